@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Warnings are errors in CI (`make test` passes WERROR=1).
+let strict: [SwiftSetting] = []
+
+let package = Package(
+    name: "imprint",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "imprint", targets: ["imprint"]),
+        .executable(name: "imprint-agent", targets: ["imprint-agent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C libraries, through system-library targets with thin shims (DESIGN section 2).
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive"),
+        .systemLibrary(name: "CCurl", path: "Sources/CCurl"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL"),
+        .target(name: "CLinux", path: "Sources/CLinux"),
+
+        // Pure logic: no Foundation, no I/O.
+        .target(name: "ImprintCore", swiftSettings: strict),
+
+        .target(
+            name: "ImprintBuilder",
+            dependencies: ["ImprintCore", "CArchive", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
+        .target(
+            name: "ImprintAgent",
+            dependencies: ["ImprintCore", "CCurl", "CArchive", "COpenSSL", "CLinux"],
+            swiftSettings: strict),
+
+        .executableTarget(
+            name: "imprint",
+            dependencies: ["ImprintBuilder", "ImprintCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "imprint-agent",
+            dependencies: ["ImprintAgent"],
+            swiftSettings: strict,
+            // The agent is PID 1 in an initrd with no Swift runtime beside it:
+            // link the Swift standard library statically (DESIGN section 10).
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
+
+        .testTarget(name: "ImprintCoreTests", dependencies: ["ImprintCore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "CArchive"]),
+        .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"]),
+    ]
+)

@@ -1,0 +1,13 @@
+#ifndef IMPRINT_CARCHIVE_SHIM_H
+#define IMPRINT_CARCHIVE_SHIM_H
+#include <archive.h>
+#include <archive_entry.h>
+
+// AE_IFREG and friends are macros built from octal casts that Swift does not
+// import; name them as constants.
+static const unsigned int imprint_ae_ifreg = AE_IFREG;
+static const unsigned int imprint_ae_ifdir = AE_IFDIR;
+static const unsigned int imprint_ae_iflnk = AE_IFLNK;
+static const unsigned int imprint_ae_ifchr = AE_IFCHR;
+static const unsigned int imprint_ae_ifblk = AE_IFBLK;
+#endif

@@ -1,0 +1,6 @@
+#ifndef IMPRINT_COPENSSL_SHIM_H
+#define IMPRINT_COPENSSL_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
+#endif

@@ -1,0 +1,70 @@
+import Glibc
+
+/// The agent's entry points; `main.swift` only calls `AgentMain.main`.
+public enum AgentMain {
+    /// PID 1 never returns; otherwise the host command's exit status.
+    public static func main(_ arguments: [String]) -> Int32 {
+        if getpid() == 1 {
+            runAsInit()
+        }
+        return runHost(Array(arguments.dropFirst()),
+                       output: FileDescriptorSink(fd: STDOUT_FILENO),
+                       errors: FileDescriptorSink(fd: STDERR_FILENO))
+    }
+
+    /// PID 1. Nothing escapes: the steps end in power off, and any error ends
+    /// in `Agent.failHard`; neither returns on a real machine.
+    public static func runAsInit() -> Never {
+        // Until /proc is mounted the consoles are unknown: write where the
+        // kernel pointed fd 1, /dev/console.
+        let log = Log(sinks: [FileDescriptorSink(fd: STDOUT_FILENO)])
+        let machine = LinuxMachine()
+        let context = AgentContext(
+            fs: RootedFileSystem(), loader: KernelModuleLoader(), clock: MonotonicClock(),
+            machine: machine, log: log, libraries: LibraryVersions.linked())
+        do {
+            try Agent(steps: Agent.initSteps).run(context)
+        } catch {
+            Agent.failHard(error, context: context)
+        }
+        while true {
+            machine.idleForever()
+        }
+    }
+
+    /// Host mode: `--version`, `--probe-root DIR`, or usage.
+    public static func runHost(_ arguments: [String], output: any LogSink, errors: any LogSink) -> Int32 {
+        switch HostCommand.parse(arguments) {
+        case .version:
+            output.write("imprint-agent \(agentVersion)\n")
+            return 0
+        case .help:
+            output.write(HostCommand.usage)
+            return 0
+        case .usageError(let reason):
+            errors.write("imprint-agent: \(reason)\n" + HostCommand.usage)
+            return 2
+        case .probeRoot(let root):
+            let fs = RootedFileSystem(root: root)
+            guard fs.exists("/") && fs.exists("/sys") else {
+                errors.write("imprint-agent: \(root) has no sys/ directory to probe\n")
+                return 2
+            }
+            return probe(fs: fs, loader: DryRunModuleLoader(), output: output, errors: errors)
+        }
+    }
+
+    /// Runs the probe-root steps; 0 when they all ran, 1 on an error.
+    public static func probe(fs: any FileSystem, loader: any ModuleLoader, clock: any AgentClock = MonotonicClock(),
+                             output: any LogSink, errors: any LogSink) -> Int32 {
+        let context = AgentContext(fs: fs, loader: loader, clock: clock, machine: LinuxMachine(),
+                                   log: Log(sinks: [output]), libraries: LibraryVersions.linked())
+        do {
+            try Agent(steps: Agent.probeRootSteps).run(context)
+            return 0
+        } catch {
+            errors.write("imprint: error: \(error)\n")
+            return 1
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Glibc
+
+/// One step of the agent's boot, as data: the agent runs a list of these, and
+/// later work (network, fetch, write, report) adds steps rather than code paths.
+public protocol BootStep: Sendable {
+    /// What the step does, for the log and a fatal error: `mount proc on /proc`.
+    var description: String { get }
+    /// Does the step's work; a thrown error stops the agent.
+    func run(_ context: AgentContext) throws(AgentError)
+}
+
+/// The agent's seams and what its steps have learnt so far.
+public final class AgentContext {
+    public let fs: any FileSystem
+    public let loader: any ModuleLoader
+    public let clock: any AgentClock
+    public let machine: any Machine
+    public let log: Log
+    public let libraries: LibraryVersions
+
+    public var commandLine = KernelCommandLine()
+    public var profile: Profile?
+    public var identity: IdentityStatus = .absent
+    public var kernelRelease: String?
+    public var coldplug: ColdplugReport?
+    /// Set once the log writes to every console in `/proc/consoles`.
+    public var consolesOpened = false
+
+    public init(fs: any FileSystem, loader: any ModuleLoader, clock: any AgentClock, machine: any Machine,
+                log: Log, libraries: LibraryVersions) {
+        self.fs = fs
+        self.loader = loader
+        self.clock = clock
+        self.machine = machine
+        self.log = log
+        self.libraries = libraries
+    }
+}
+
+/// Runs steps in order, and decides what a failure does.
+public struct Agent {
+    public var steps: [any BootStep]
+
+    public init(steps: [any BootStep]) {
+        self.steps = steps
+    }
+
+    /// PID 1: mount, reach every console, read the command line and manifests,
+    /// coldplug, print the banner, power off. Deploying will add steps here.
+    public static let initSteps: [any BootStep] = [
+        Mount(MountSpec(source: "proc", target: "/proc", type: "proc", flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)), required: true),
+        Mount(MountSpec(source: "sysfs", target: "/sys", type: "sysfs", flags: UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC)), required: true),
+        Mount(MountSpec(source: "devtmpfs", target: "/dev", type: "devtmpfs", flags: UInt(MS_NOSUID), data: "mode=0755"), required: true),
+        Mount(MountSpec(source: "tmpfs", target: "/run", type: "tmpfs", flags: UInt(MS_NOSUID | MS_NODEV), data: "mode=0755"), required: false),
+        Mount(MountSpec(source: "tmpfs", target: "/tmp", type: "tmpfs", flags: UInt(MS_NOSUID | MS_NODEV), data: "mode=1777"), required: false),
+        OpenConsoles(),
+        ReadCommandLine(),
+        ReadManifests(),
+        FindKernelRelease(),
+        Coldplug(),
+        PrintBanner(),
+        PowerOff(reason: "probe done"),
+    ]
+
+    /// Host mode against a fake root: no mounts, consoles or power; the
+    /// coldplug plans with whatever loader the context has.
+    public static let probeRootSteps: [any BootStep] = [
+        ReadCommandLine(),
+        ReadManifests(),
+        FindKernelRelease(),
+        Coldplug(),
+        PrintBanner(),
+    ]
+
+    /// Runs every step; the first error stops the rest.
+    public func run(_ context: AgentContext) throws(AgentError) {
+        for step in steps {
+            try step.run(context)
+        }
+    }
+
+    /// PID 1's answer to a fatal error: one clear line on every console, sync,
+    /// five seconds to read it, power off; if even that fails, wait forever
+    /// (PID 1 exiting panics the kernel).
+    public static func failHard(_ error: AgentError, context: AgentContext) {
+        if !context.consolesOpened {
+            // The error may come before the consoles were reached: try now, so
+            // the line is seen on the screen and on the serial line.
+            try? OpenConsoles().run(context)
+        }
+        context.log.fatal(error)
+        context.machine.sync()
+        context.clock.sleep(milliseconds: 5000)
+        let failure = context.machine.powerOff()
+        context.log.info("power off failed (\(failure.reason)); halted: switch the machine off")
+        context.machine.idleForever()
+    }
+}

@@ -1,0 +1,38 @@
+/// `build.json`: what went into a profile's boot image, and why (DESIGN section 3).
+public struct BuildReport: Codable, Equatable, Sendable {
+    public struct Kernel: Codable, Equatable, Sendable {
+        public var release: String
+        public var source: String
+        public var vmlinuzSize: Int
+    }
+    public struct Module: Codable, Equatable, Sendable {
+        public var name: String
+        public var path: String
+        public var reason: String
+        public var size: Int
+    }
+    public struct Library: Codable, Equatable, Sendable {
+        public var name: String
+        public var source: String
+        public var size: Int
+    }
+    public struct Sizes: Codable, Equatable, Sendable {
+        public var initrdCompressed: Int
+        public var initrdUncompressed: Int
+        public var agent: Int
+        public var libraries: Int
+        public var modules: Int
+    }
+
+    public var version: Int = 1
+    public var profile: String
+    public var imprintVersion: String
+    public var recipe: String
+    public var cmdline: String
+    public var kernel: Kernel
+    public var modules: [Module]
+    public var libraries: [Library]
+    public var agent: String
+    public var sizes: Sizes
+    public var buildSeconds: Double
+}

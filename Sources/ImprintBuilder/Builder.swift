@@ -1,0 +1,142 @@
+import Foundation
+import ImprintCore
+
+/// Builds a profile's base agent image into `store/boot/<profile>/`: vmlinuz, initrd.img, build.json.
+public struct Builder {
+    public var recipe: Recipe
+    public var store: String
+    /// The `imprint-agent` binary to put into the initrd (unstripped is fine: it is stripped here).
+    public var agent: String
+    /// Files copied into every initrd (`overlay/`), if present.
+    public var overlay: String?
+    public var cache: Cache
+    public var log: (String) -> Void
+    /// zstd level of the initrd: 19 is ~30% smaller than the default 3 and still fast enough for a ~20 MB archive.
+    public var zstdLevel = 19
+
+    public init(recipe: Recipe, store: String, agent: String, overlay: String?, cache: Cache = Cache(), log: @escaping (String) -> Void) {
+        self.recipe = recipe
+        self.store = store
+        self.agent = agent
+        self.overlay = overlay
+        self.cache = cache
+        self.log = log
+    }
+
+    @discardableResult
+    public func build() throws -> BuildReport {
+        let started = Date()
+        let fm = FileManager.default
+
+        // Everything that can fail on bad input fails before the store is touched.
+        guard recipe.pci.isEmpty, recipe.firmware.isEmpty else {
+            throw KernelError(message: "\(recipe.sourcePath): drivers.pci and drivers.firmware are not supported yet; name the modules in drivers.modules")
+        }
+        let kernel: KernelTree
+        switch recipe.kernel {
+        case let .debian(package):
+            kernel = try DebianKernel(package: package, cache: cache, log: log).fetch()
+        case let .path(path, modules):
+            kernel = try KernelTree.local(path: path, modules: modules)
+        }
+        log("kernel \(kernel.release) (\(kernel.source))")
+        let tree = try ModuleTree(dir: kernel.modulesDir, cacheDir: cache.moduleIndexDirectory(for: kernel.modulesDir))
+        let drivers = try tree.select(recipe.modules)
+        log("drivers: \(drivers.modules.count) modules (\(recipe.modules.count) named)")
+
+        let work = try makeTemporaryDirectory()
+        defer { try? fm.removeItem(atPath: work) }
+        let strippedAgent = "\(work)/imprint-agent"
+        try strip(agent, to: strippedAgent)
+        let closure = try ELFClosure.resolve(binary: strippedAgent)
+        log("agent: \(try FileManagerSize.size(of: strippedAgent)) bytes stripped, \(closure.libraries.count) shared libraries")
+
+        let entries = try initrdEntries(kernel: kernel, drivers: drivers, closure: closure, agent: strippedAgent)
+
+        // Stage inside the store's boot/ folder so the final rename is atomic and never crosses filesystems.
+        let bootDir = "\(store)/boot"
+        let storeExisted = fm.fileExists(atPath: store)
+        try fm.createDirectory(atPath: bootDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let staging = "\(bootDir)/.\(recipe.profile).partial"
+        try? fm.removeItem(atPath: staging)
+        var published = false
+        defer {
+            if !published {
+                try? fm.removeItem(atPath: staging)
+                if !storeExisted { try? fm.removeItem(atPath: store) }
+            }
+        }
+        try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
+
+        let initrd = "\(staging)/initrd.img"
+        let written = try CpioArchiveWriter.write(entries, to: initrd, zstdLevel: zstdLevel) { source in
+            guard let data = fm.contents(atPath: source) else { throw KernelError(message: "cannot read \(source)") }
+            return [UInt8](data)
+        }
+        // Concatenated initrds must each start on a 4-byte boundary; the kernel skips zero padding.
+        let compressed = try padTo4(initrd)
+        try fm.copyItem(atPath: kernel.vmlinuz, toPath: "\(staging)/vmlinuz")
+
+        let report = BuildReport(
+            profile: recipe.profile, imprintVersion: imprintVersion, recipe: recipe.sourcePath, cmdline: recipe.cmdline,
+            kernel: .init(release: kernel.release, source: kernel.source, vmlinuzSize: try FileManagerSize.size(of: kernel.vmlinuz)),
+            modules: drivers.modules.map { .init(name: $0.name, path: $0.path, reason: $0.reason, size: $0.size) },
+            libraries: closure.libraries.map { .init(name: $0.name, source: $0.source, size: $0.size) },
+            agent: agent,
+            sizes: .init(initrdCompressed: compressed, initrdUncompressed: written.uncompressedSize,
+                         agent: try FileManagerSize.size(of: strippedAgent),
+                         libraries: closure.libraries.reduce(0) { $0 + $1.size },
+                         modules: drivers.modules.reduce(0) { $0 + $1.size }),
+            buildSeconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try (encoder.encode(report) + Data("\n".utf8)).write(to: URL(fileURLWithPath: "\(staging)/build.json"))
+
+        // World-readable, whatever the umask: other servers may serve the same store.
+        for name in ["vmlinuz", "initrd.img", "build.json"] {
+            try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: "\(staging)/\(name)")
+        }
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: staging)
+        try publish(staging, as: "\(bootDir)/\(recipe.profile)")
+        published = true
+        for dir in [store, bootDir] { try? fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir) }
+        log("wrote \(bootDir)/\(recipe.profile): initrd \(compressed) bytes (\(written.uncompressedSize) uncompressed)")
+        return report
+    }
+
+    /// Replaces `target` with `staging`, leaving either the old or the new image, never a mix.
+    private func publish(_ staging: String, as target: String) throws {
+        let fm = FileManager.default
+        let old = target + ".old"
+        try? fm.removeItem(atPath: old)
+        if fm.fileExists(atPath: target) { try fm.moveItem(atPath: target, toPath: old) }
+        try fm.moveItem(atPath: staging, toPath: target)
+        try? fm.removeItem(atPath: old)
+    }
+
+    private func makeTemporaryDirectory() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/imprint-build-XXXXXX").utf8CString)
+        guard let dir = mkdtemp(&template) else { throw KernelError(message: "cannot create a temporary directory") }
+        return String(cString: dir)
+    }
+
+    private func strip(_ binary: String, to output: String) throws {
+        guard FileManager.default.isReadableFile(atPath: binary) else {
+            throw KernelError(message: "imprint-agent not found at \(binary): run `swift build -c release`")
+        }
+        let out = try run("strip", ["--strip-all", "-o", output, binary], hint: "strip comes with binutils: run scripts/bootstrap")
+        guard out.status == 0 else { throw KernelError(message: "strip \(binary) failed: \(out.lastErrorLine)") }
+    }
+
+    /// Zero-pads a file to a multiple of 4 bytes; returns the new size.
+    private func padTo4(_ path: String) throws -> Int {
+        let size = try FileManagerSize.size(of: path)
+        let padding = (4 - size % 4) % 4
+        if padding > 0, let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(count: padding))
+        }
+        return size + padding
+    }
+}

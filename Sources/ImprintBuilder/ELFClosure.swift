@@ -1,0 +1,72 @@
+import Foundation
+import ImprintCore
+
+/// The shared libraries a dynamically linked binary needs at run time, found the way ld.so finds them:
+/// DT_NEEDED, resolved through DT_RUNPATH ($ORIGIN expanded), then the system's library directories.
+struct ELFClosure {
+    struct Library: Equatable {
+        /// The name the loader looks for (`libcurl.so.4`), or the interpreter's path.
+        var name: String
+        /// Where it was found on this machine (symlinks resolved).
+        var source: String
+        /// Where it goes in the initrd, relative (`lib/x86_64-linux-gnu/libcurl.so.4`).
+        var destination: String
+        var size: Int
+    }
+
+    var libraries: [Library]
+    var interpreter: String?
+
+    /// The directories ld.so searches on Debian x86_64 after RUNPATH, plus `/etc/ld.so.conf.d`.
+    static func systemDirectories() -> [String] {
+        var dirs = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"]
+        let confDir = "/etc/ld.so.conf.d"
+        for file in ((try? FileManager.default.contentsOfDirectory(atPath: confDir)) ?? []).sorted() where file.hasSuffix(".conf") {
+            let text = (try? String(contentsOfFile: "\(confDir)/\(file)", encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                let entry = line.trimmingCharacters(in: .whitespaces)
+                if entry.hasPrefix("/") && !dirs.contains(entry) { dirs.append(entry) }
+            }
+        }
+        return dirs
+    }
+
+    static func resolve(binary: String, searchDirs: [String] = systemDirectories()) throws -> ELFClosure {
+        let fm = FileManager.default
+        func load(_ path: String) throws -> ELFFile {
+            guard let data = fm.contents(atPath: path) else { throw KernelError(message: "cannot read \(path)") }
+            do { return try ELFFile([UInt8](data)) } catch {
+                throw KernelError(message: "\(path) is not a usable ELF file: \(error)")
+            }
+        }
+        let root = try load(binary)
+        var libraries: [Library] = []
+        var seen = Set<String>()
+        var queue: [(name: String, origin: String, runpath: [String])] = root.needed.map {
+            ($0, (binary as NSString).deletingLastPathComponent, root.runpath)
+        }
+        while !queue.isEmpty {
+            let (name, origin, runpath) = queue.removeFirst()
+            guard seen.insert(name).inserted else { continue }
+            let dirs = runpath.map { $0.replacingOccurrences(of: "$ORIGIN", with: origin) } + searchDirs
+            guard let found = dirs.lazy.map({ "\($0)/\(name)" }).first(where: { fm.fileExists(atPath: $0) }) else {
+                throw KernelError(message: "\(binary) needs \(name), which is not on the library path (\(dirs.joined(separator: ":")))")
+            }
+            let real = (found as NSString).resolvingSymlinksInPath
+            let elf = try load(real)
+            libraries.append(Library(name: name, source: real, destination: "lib/x86_64-linux-gnu/\(name)",
+                                     size: (try? FileManagerSize.size(of: real)) ?? 0))
+            queue += elf.needed.map { ($0, (real as NSString).deletingLastPathComponent, elf.runpath) }
+        }
+        if let interp = root.interpreter {
+            let real = (interp as NSString).resolvingSymlinksInPath
+            let base = (interp as NSString).lastPathComponent
+            // The loader itself lives beside the other libraries; its PT_INTERP path becomes a symlink.
+            if !seen.contains(base) {
+                libraries.append(Library(name: base, source: real, destination: "lib/x86_64-linux-gnu/\(base)",
+                                         size: (try? FileManagerSize.size(of: real)) ?? 0))
+            }
+        }
+        return ELFClosure(libraries: libraries.sorted { $0.destination < $1.destination }, interpreter: root.interpreter)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+
+/// A QEMU lab machine: direct kernel boot under TCG with a virtio NIC and disk, its serial console
+/// copied to a sink line by line (DESIGN section 10 has the platform facts behind each flag).
+public struct LabMachine: Sendable {
+    public var kernel: String
+    /// Initrds in order; concatenated (each padded to 4 bytes) into one, as the kernel expects.
+    public var initrds: [String]
+    public var cmdline: String
+    public var mac: String = "52:54:00:12:34:56"
+    /// A raw disk image; nil gives the machine a blank 64 MiB disk for the run.
+    public var disk: String?
+    public var memoryMiB = 1024
+    public var timeoutSeconds: Double = 180
+
+    public init(kernel: String, initrds: [String], cmdline: String) {
+        self.kernel = kernel
+        self.initrds = initrds
+        self.cmdline = cmdline
+    }
+
+    public struct Outcome: Sendable {
+        public var exitStatus: Int32
+        public var console: String
+        public var seconds: Double
+    }
+
+    public enum LabError: Error, CustomStringConvertible {
+        case timeout(seconds: Double, lastLines: String)
+        case kernelPanic(line: String)
+        case qemuFailed(status: Int32, lastLines: String)
+        case setup(String)
+
+        public var description: String {
+            switch self {
+            case let .timeout(seconds, last):
+                return "the lab machine did not power off within \(Int(seconds)) s; last console lines:\n\(last)\nraise --timeout if it is only slow"
+            case let .kernelPanic(line):
+                return "the guest kernel panicked: \(line)\nthe agent or a driver failed before the agent could report; see the console above"
+            case let .qemuFailed(status, last):
+                return "qemu exited with status \(status):\n\(last)"
+            case let .setup(message):
+                return message
+            }
+        }
+    }
+
+    /// The QEMU command line (without the executable).
+    public func arguments(initrd: String, disk: String) -> [String] {
+        var append = cmdline
+        // panic=-1 with -no-reboot turns a kernel panic into a QEMU exit instead of a hang.
+        if !append.split(separator: " ").contains(where: { $0.hasPrefix("panic=") }) { append += " panic=-1" }
+        return [
+            "-accel", "tcg", "-nodefaults", "-display", "none", "-no-reboot",
+            "-m", "\(memoryMiB)", "-smp", "1",
+            "-serial", "stdio",
+            "-kernel", kernel, "-initrd", initrd, "-append", append,
+            // romfile= skips the NIC's iPXE ROM: this is a direct kernel boot.
+            "-netdev", "user,id=net0",
+            "-device", "virtio-net-pci,netdev=net0,mac=\(mac),romfile=",
+            "-drive", "file=\(disk),if=none,id=disk0,format=raw",
+            "-device", "virtio-blk-pci,drive=disk0",
+        ]
+    }
+
+    /// Boots the machine and waits for it to power off; `sink` gets each console line as it arrives.
+    public func run(sink: @escaping @Sendable (String) -> Void) throws -> Outcome {
+        let fm = FileManager.default
+        guard let qemu = which("qemu-system-x86_64") else {
+            throw LabError.setup("qemu-system-x86_64 not found: run scripts/bootstrap (Debian package qemu-system-x86)")
+        }
+        for file in [kernel] + initrds where !fm.isReadableFile(atPath: file) {
+            throw LabError.setup("cannot read \(file): build the profile first (imprint build RECIPE)")
+        }
+        let work = NSTemporaryDirectory() + "imprint-lab-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(atPath: work) }
+
+        let initrd = "\(work)/initrd"
+        var joined = Data()
+        for file in initrds {
+            guard var data = fm.contents(atPath: file) else { throw LabError.setup("cannot read \(file)") }
+            data.append(Data(count: (4 - data.count % 4) % 4))
+            joined.append(data)
+        }
+        try joined.write(to: URL(fileURLWithPath: initrd))
+        let diskPath: String
+        if let disk { diskPath = disk } else {
+            diskPath = "\(work)/disk.img"
+            guard fm.createFile(atPath: diskPath, contents: nil) else { throw LabError.setup("cannot create \(diskPath)") }
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: diskPath))
+            try handle.truncate(atOffset: 64 << 20)
+            try handle.close()
+        }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: qemu)
+        process.arguments = arguments(initrd: initrd, disk: diskPath)
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        process.standardInput = FileHandle.nullDevice
+        let started = Date()
+        try process.run()
+
+        let timedOut = LockedFlag()
+        let deadline = DispatchWorkItem {
+            timedOut.set()
+            process.terminate()
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: deadline)
+
+        var console = ""
+        var pending = Data()
+        var panicLine: String?
+        let handle = out.fileHandleForReading
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                let lineData = pending[pending.startIndex..<newline]
+                pending.removeSubrange(pending.startIndex...newline)
+                var line = String(decoding: lineData, as: UTF8.self)
+                if line.hasSuffix("\r") { line.removeLast() }
+                console += line + "\n"
+                sink(line)
+                if panicLine == nil, line.contains("Kernel panic") { panicLine = line }
+            }
+        }
+        if !pending.isEmpty {
+            let line = String(decoding: pending, as: UTF8.self)
+            console += line
+            sink(line)
+        }
+        process.waitUntilExit()
+        deadline.cancel()
+        let seconds = Date().timeIntervalSince(started)
+        let tail = console.split(separator: "\n").suffix(15).joined(separator: "\n")
+        if let panicLine { throw LabError.kernelPanic(line: panicLine) }
+        if timedOut.value { throw LabError.timeout(seconds: timeoutSeconds, lastLines: tail) }
+        guard process.terminationStatus == 0 else { throw LabError.qemuFailed(status: process.terminationStatus, lastLines: tail) }
+        return Outcome(exitStatus: process.terminationStatus, console: console, seconds: seconds)
+    }
+}
+
+/// A flag set from one thread and read from another.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var flag = false
+    func set() { lock.lock(); flag = true; lock.unlock() }
+    var value: Bool { lock.lock(); defer { lock.unlock() }; return flag }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+import ImprintBuilder
+
+@main
+struct Imprint: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "imprint",
+        abstract: "Build network-boot deployment-agent images, serve them, and boot lab machines.",
+        version: imprintVersion,
+        subcommands: [Build.self, Lab.self])
+}

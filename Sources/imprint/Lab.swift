@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import ImprintBuilder
+
+extension Imprint {
+    struct Lab: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Boot a QEMU lab machine, copying its serial console to stdout.",
+            discussion: "Returns when the guest powers off; fails on a timeout or a kernel panic.")
+
+        @Argument(help: ArgumentHelp("The machine's MAC address.", valueName: "MAC"))
+        var mac: String = "52:54:00:12:34:56"
+
+        @Option(help: "Boot this built profile's kernel and initrd from the store.")
+        var profile: String?
+
+        @Option(help: "A kernel image to boot (instead of --profile).")
+        var kernel: String?
+
+        @Option(help: "Initrds to load, in order (repeatable).")
+        var initrd: [String] = []
+
+        @Option(help: ArgumentHelp("A raw disk image for the machine (default: a blank 64 MiB disk).", valueName: "FILE"))
+        var disk: String?
+
+        @Option(help: "Extra kernel command-line arguments.")
+        var append: String?
+
+        @Option(help: "Seconds to wait for the guest to power off.")
+        var timeout: Double = 180
+
+        @OptionGroup var store: StoreOptions
+
+        func validate() throws {
+            if profile != nil && (kernel != nil || !initrd.isEmpty) {
+                throw ValidationError("give --profile or --kernel/--initrd, not both")
+            }
+            if profile == nil && kernel == nil { throw ValidationError("give --profile P, or --kernel K --initrd I") }
+            if kernel != nil && initrd.isEmpty { throw ValidationError("--kernel needs at least one --initrd") }
+            let octets = mac.replacingOccurrences(of: "-", with: ":").split(separator: ":")
+            guard octets.count == 6, octets.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else {
+                throw ValidationError("'\(mac)' is not a MAC address such as 52:54:00:12:34:56")
+            }
+        }
+
+        func run() throws {
+            var machine: LabMachine
+            if let profile {
+                let dir = "\(store.path)/boot/\(profile)"
+                guard FileManager.default.fileExists(atPath: "\(dir)/initrd.img") else {
+                    throw CommandFailure("profile \(profile) is not built in \(store.path): run `imprint build recipes/\(profile).yaml --store \(store.path)`")
+                }
+                var cmdline = "console=tty0 console=ttyS0"
+                if let data = FileManager.default.contents(atPath: "\(dir)/build.json"),
+                   let report = try? JSONDecoder().decode(BuildReport.self, from: data) {
+                    cmdline = report.cmdline
+                }
+                machine = LabMachine(kernel: "\(dir)/vmlinuz", initrds: ["\(dir)/initrd.img"], cmdline: cmdline)
+            } else {
+                machine = LabMachine(kernel: kernel ?? "", initrds: initrd, cmdline: "console=tty0 console=ttyS0")
+            }
+            if let append { machine.cmdline += " " + append }
+            machine.mac = mac.lowercased().replacingOccurrences(of: "-", with: ":")
+            machine.disk = disk
+            machine.timeoutSeconds = timeout
+            do {
+                let outcome = try machine.run { line in
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                }
+                say("lab: guest powered off after \(String(format: "%.1f", outcome.seconds)) s")
+            } catch let error as LabMachine.LabError {
+                throw CommandFailure("lab: \(error)")
+            }
+        }
+    }
+}

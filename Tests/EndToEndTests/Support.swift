@@ -1,0 +1,62 @@
+import Foundation
+
+/// Runs the release `imprint` CLI as a user would.
+enum CLI {
+    static let packageRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// `$IMPRINT_BIN` (set by `make test`), else `.build/release/imprint`.
+    static var binary: String {
+        get throws {
+            let path = ProcessInfo.processInfo.environment["IMPRINT_BIN"] ?? "\(packageRoot)/.build/release/imprint"
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw SetupError("no imprint binary at \(path): run `swift build -c release` first (make test does)")
+            }
+            return path
+        }
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func run(_ arguments: [String], cwd: String? = nil) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? packageRoot)
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryDirectory() throws -> String {
+        var template = Array((NSTemporaryDirectory() + "/imprint-e2e-XXXXXX").utf8CString)
+        guard let dir = mkdtemp(&template) else { throw SetupError("mkdtemp failed") }
+        return String(cString: dir)
+    }
+}
+
+struct SetupError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
