@@ -11,8 +11,9 @@ public struct Builder {
     public var overlay: String?
     public var cache: Cache
     public var log: (String) -> Void
-    /// zstd level of the initrd: 19 is ~30% smaller than the default 3 and still fast enough for a ~20 MB archive.
-    public var zstdLevel = 19
+    /// zstd level of the initrd. Measured on the qemu-virtio initrd (33 MB): level 3 gives 13.0 MB in 0.2 s,
+    /// 12 gives 11.9 MB in 1.4 s, 19 gives 10.4 MB in 15 s; 12 keeps a warm build within seconds.
+    public var zstdLevel = 12
 
     public init(recipe: Recipe, store: String, agent: String, overlay: String?, cache: Cache = Cache(), log: @escaping (String) -> Void) {
         self.recipe = recipe
@@ -40,7 +41,7 @@ public struct Builder {
             kernel = try KernelTree.local(path: path, modules: modules)
         }
         log("kernel \(kernel.release) (\(kernel.source))")
-        let tree = try ModuleTree(dir: kernel.modulesDir, cacheDir: cache.moduleIndexDirectory(for: kernel.modulesDir))
+        let tree = try ModuleTree(dir: kernel.modulesDir, cacheFile: cache.moduleIndexFile(for: kernel.modulesDir))
         let drivers = try tree.select(recipe.modules)
         log("drivers: \(drivers.modules.count) modules (\(recipe.modules.count) named)")
 

@@ -17,11 +17,11 @@ public struct Cache: Sendable {
 
     /// Where the module index of a module tree is cached: keyed by the tree's path and modification time,
     /// so a rebuilt local tree is read again.
-    func moduleIndexDirectory(for modulesDir: String) -> String {
+    func moduleIndexFile(for modulesDir: String) -> String {
         let attributes = try? FileManager.default.attributesOfItem(atPath: modulesDir + "/kernel")
         let mtime = Int((attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
         let key = modulesDir.map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }
-        return path("modindex/\(String(key))-\(mtime)")
+        return path("modindex/\(String(key))-\(mtime).tsv")
     }
 }
 

@@ -33,6 +33,6 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: work) }
         let result = try CLI.run(["lab", "--profile", "nope", "--store", "\(work)/store"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("imprint build recipes/nope.yaml"), result.stderr)
+        #expect(result.stderr.contains("imprint build recipes/nope.yaml"), "\(result.stderr)")
     }
 }

@@ -11,7 +11,7 @@ import Testing
 
         let build = try CLI.run(["build", "recipes/qemu-virtio.yaml", "--store", store])
         #expect(build.status == 0, "build failed: \(build.stderr)")
-        #expect(build.stdout.contains("\(store)/boot/qemu-virtio: kernel 6.1."), build.stdout)
+        #expect(build.stdout.contains("\(store)/boot/qemu-virtio: kernel 6.1."), "\(build.stdout)")
 
         let lab = try CLI.run(["lab", "--profile", "qemu-virtio", "--store", store,
                                "--append", "quiet imprint.mode=probe", "--timeout", "240"])
@@ -28,7 +28,7 @@ import Testing
         #expect(agent.contains { $0.hasPrefix("imprint: libs curl ") }, "libcurl not loaded")
         #expect(agent.contains { $0.hasPrefix("imprint: coldplug loaded ") })
         #expect(!lab.stdout.contains("Kernel panic"))
-        #expect(lab.stderr.contains("guest powered off"), lab.stderr)
+        #expect(lab.stderr.contains("guest powered off"), "\(lab.stderr)")
     }
 
     @Test func labFailsClearlyOnAPanic() throws {
@@ -37,12 +37,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: work) }
         let store = "\(work)/store"
         let build = try CLI.run(["build", "recipes/qemu-virtio.yaml", "--store", store])
-        #expect(build.status == 0, build.stderr)
+        #expect(build.status == 0, "\(build.stderr)")
         let junk = "\(work)/junk.img"
         try Data(repeating: 0x41, count: 4096).write(to: URL(fileURLWithPath: junk))
         let lab = try CLI.run(["lab", "--kernel", "\(store)/boot/qemu-virtio/vmlinuz", "--initrd", junk,
                                "--append", "quiet", "--timeout", "240"])
         #expect(lab.status != 0)
-        #expect(lab.stderr.contains("kernel panicked"), lab.stderr)
+        #expect(lab.stderr.contains("kernel panicked"), "\(lab.stderr)")
     }
 }

@@ -61,7 +61,7 @@ struct InventoryTests {
                             identity: .present(Identity(mac: "52:54:00:12:34:56", hostname: "lab-01")))
         #expect(banner.lines == [
             "imprint-agent 0.1.0 kernel 6.1.0-56-amd64 profile qemu-virtio",
-            "libs curl 7.88.1 openssl OpenSSL 3.0.19 libarchive libarchive 3.6.2",
+            "libs curl 7.88.1 openssl 3.0.19 libarchive 3.6.2",
             "nic eth0 mac 52:54:00:12:34:56 driver virtio_net link up",
             "nic eth1 mac 52:54:00:AA:BB:CC driver - link down",
             "nic sit0 mac 00:00:00:00 driver - link unknown",
@@ -81,14 +81,14 @@ struct InventoryTests {
         let banner = Banner(agentVersion: "0.1.0", kernelRelease: "k", profile: nil, libraries: testLibraries,
                             inventory: Inventory(), identity: status)
         #expect(banner.lines == ["imprint-agent 0.1.0 kernel k profile -",
-                                 "libs curl 7.88.1 openssl OpenSSL 3.0.19 libarchive libarchive 3.6.2", line])
+                                 "libs curl 7.88.1 openssl 3.0.19 libarchive 3.6.2", line])
     }
 
     @Test("the linked libraries answer")
     func libraries() {
         let linked = LibraryVersions.linked()
         #expect(linked.curl.first?.isNumber == true)
-        #expect(linked.openssl.hasPrefix("OpenSSL "))
-        #expect(linked.libarchive.hasPrefix("libarchive "))
+        #expect(linked.openssl.hasPrefix("3."))
+        #expect(linked.libarchive.first?.isNumber == true)
     }
 }

@@ -39,7 +39,7 @@ import Testing
         ("profile: [a]\nkernel:\n  debian: x\n", 1, "profile", "expected a string"),
         ("profile: ../evil\nkernel:\n  debian: x\n", 1, "profile", "not a usable profile name"),
         ("profile: p\nkernel:\n  debian: x\nformats: [pxe, floppy]\n", 4, "formats", "unknown format"),
-        ("profile: p\nkernel: {debian: x}\nprofile: q\n", 3, "profile", "twice"),
+        ("profile: p\nkernel: {debian: x}\nprofile: q\n", nil, nil, "duplicated key(s): 'profile'"),
         ("profile: p\nkernel:\n  debian: x\ndrivers:\n  pci: [\"1af4\"]\n", 5, "drivers.pci", "vendor:device"),
         ("profile: p\n  kernel: : :\n", 2, nil, "not valid YAML"),
         ("", nil, nil, "empty"),

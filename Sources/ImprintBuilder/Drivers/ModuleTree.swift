@@ -1,35 +1,60 @@
 import Foundation
 import ImprintCore
 
-/// Every module of one kernel, with the dependencies, soft dependencies and aliases its `.modinfo`
-/// declares. Reading ~4,000 modules takes a few seconds, so the result is cached in the kernel's own
-/// text formats (`modules.dep`, `modules.alias`, `modules.softdep`), as depmod would write them.
+/// Every module of one kernel, with the dependencies, soft dependencies, aliases and firmware its
+/// `.modinfo` declares. Reading ~4,000 modules takes seconds, so the result is cached as one
+/// tab-separated line per module (the kernel's modules.dep is transitive, so it would lose which
+/// module needs which).
 struct ModuleTree {
     let dir: String
     let graph: ModuleGraph
 
-    /// Loads the index from `cacheDir` when it is there, else reads every module under `dir/kernel`
-    /// and writes the index to `cacheDir`.
-    init(dir: String, cacheDir: String) throws {
+    /// Loads the index from `cacheFile` when it is there, else reads every module under `dir/kernel`
+    /// and writes the index to `cacheFile`.
+    init(dir: String, cacheFile: String) throws {
         self.dir = dir
         let fm = FileManager.default
-        let files = ["modules.dep", "modules.alias", "modules.softdep"].map { "\(cacheDir)/\($0)" }
-        if files.allSatisfy({ fm.fileExists(atPath: $0) }),
-           let texts = try? files.map({ try String(contentsOfFile: $0, encoding: .utf8) }),
-           let graph = try? ModuleGraph(modulesDep: texts[0], modulesAlias: texts[1], modulesSoftdep: texts[2]) {
-            self.graph = graph
+        if let text = try? String(contentsOfFile: cacheFile, encoding: .utf8), let modules = Self.parseIndex(text) {
+            graph = ModuleGraph(modules)
             return
         }
         graph = try Self.scan(dir: dir)
-        let names = graph.names
-        let partial = cacheDir + ".partial"
-        try? fm.removeItem(atPath: partial)
-        try fm.createDirectory(atPath: partial, withIntermediateDirectories: true)
-        try graph.renderModulesDep(names).write(toFile: "\(partial)/modules.dep", atomically: false, encoding: .utf8)
-        try graph.renderModulesAlias(names).write(toFile: "\(partial)/modules.alias", atomically: false, encoding: .utf8)
-        try graph.renderModulesSoftdep(names).write(toFile: "\(partial)/modules.softdep", atomically: false, encoding: .utf8)
-        try? fm.removeItem(atPath: cacheDir)
-        try fm.moveItem(atPath: partial, toPath: cacheDir)
+        try fm.createDirectory(atPath: (cacheFile as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let modules = graph.names.compactMap { graph[$0] }
+        try Self.renderIndex(modules).write(toFile: cacheFile, atomically: true, encoding: .utf8)
+    }
+
+    static let indexHeader = "# imprint module index v1: path depends softdep-pre softdep-post aliases firmware"
+
+    /// One line per module: path, then space-separated lists, separated by tabs.
+    static func renderIndex(_ modules: [ModuleGraph.Module]) -> String {
+        var out = indexHeader + "\n"
+        for m in modules {
+            let fields = [m.path] + [m.info.depends, m.info.softdepPre, m.info.softdepPost, m.info.aliases, m.info.firmware]
+                .map { $0.joined(separator: " ") }
+            out += fields.joined(separator: "\t") + "\n"
+        }
+        return out
+    }
+
+    /// The modules of an index, or nil when it is not one this version wrote.
+    static func parseIndex(_ text: String) -> [ModuleGraph.Module]? {
+        var lines = text.split(separator: "\n")
+        guard lines.first == Substring(indexHeader) else { return nil }
+        lines.removeFirst()
+        var modules: [ModuleGraph.Module] = []
+        for line in lines {
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
+            guard fields.count == 6 else { return nil }
+            let list = { (i: Int) in fields[i].split(separator: " ").map(String.init) }
+            let path = String(fields[0])
+            let name = ModInfo.moduleName(fromPath: path)
+            var info = ModInfo(name: name, modinfo: [UInt8]())
+            info.depends = list(1); info.softdepPre = list(2); info.softdepPost = list(3)
+            info.aliases = list(4); info.firmware = list(5)
+            modules.append(ModuleGraph.Module(name: name, path: path, info: info))
+        }
+        return modules
     }
 
     /// Reads the `.modinfo` of every `.ko` under `dir/kernel`, on every core.

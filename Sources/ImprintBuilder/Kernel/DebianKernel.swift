@@ -72,7 +72,7 @@ struct DebianKernel {
 
     static func parseControl(_ text: String, fallbackName: String) -> PackageInfo {
         var info = PackageInfo(package: fallbackName, version: "", depends: "")
-        for line in text.split(separator: "\n") {
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
             if line.hasPrefix("Package: ") { info.package = String(line.dropFirst(9)) }
             if line.hasPrefix("Version: ") { info.version = String(line.dropFirst(9)) }
             if line.hasPrefix("Depends: ") { info.depends = String(line.dropFirst(9)) }

@@ -68,7 +68,7 @@ final class FakeMachine: Machine {
     func idleForever() { events.append("idle") }
 }
 
-let testLibraries = LibraryVersions(curl: "7.88.1", openssl: "OpenSSL 3.0.19", libarchive: "libarchive 3.6.2")
+let testLibraries = LibraryVersions(curl: "7.88.1", openssl: "3.0.19", libarchive: "3.6.2")
 
 func makeContext(_ root: FakeRoot, loader: any ModuleLoader = RecordingLoader(), clock: FakeClock = FakeClock(),
                  machine: FakeMachine = FakeMachine(), sink: MemorySink = MemorySink()) -> AgentContext {
