@@ -10,8 +10,8 @@ struct DriverSelection {
         var size: Int
     }
     var modules: [Choice]
-    /// The chosen modules only, soft dependencies resolved from aliases to module names, so the agent
-    /// (which has no modprobe) can order its loads from `modules.softdep` alone.
+    /// The chosen modules only. A soft dependency that names an alias stays as the kernel wrote it;
+    /// `ModuleGraph` resolves it through the aliases of the chosen modules, at build and at boot.
     var graph: ModuleGraph
 }
 
@@ -34,7 +34,7 @@ extension ModuleTree {
     /// The requested modules and their closure. A soft dependency may name an alias (`crypto-crc32c`):
     /// like modprobe, every module with a matching alias is taken.
     func select(_ requested: [String]) throws -> DriverSelection {
-        let full = graph.resolvingSoftdepAliases()
+        let full = graph
         let closure: [(name: String, reason: ModuleGraph.Reason)]
         do {
             closure = try full.closure(of: requested)
@@ -59,29 +59,5 @@ extension ModuleTree {
             return .init(name: item.name, path: module.path, reason: reason, size: size)
         }
         return DriverSelection(modules: choices, graph: ModuleGraph(chosen))
-    }
-}
-
-extension ModuleGraph {
-    /// A copy in which each soft dependency that is not a module name is replaced by the modules whose
-    /// aliases match it; one that matches nothing is dropped (kernels list optional soft dependencies).
-    func resolvingSoftdepAliases() -> ModuleGraph {
-        var byAlias: [String: [String]] = [:]
-        func resolve(_ name: String) -> [String] {
-            if self[name] != nil { return [name] }
-            if let hit = byAlias[name] { return hit }
-            let hit = names.filter { candidate in
-                self[candidate]?.info.aliases.contains { globMatch($0, name) } ?? false
-            }
-            byAlias[name] = hit
-            return hit
-        }
-        let modules = names.compactMap { self[$0] }.map { module -> Module in
-            var module = module
-            module.info.softdepPre = module.info.softdepPre.flatMap(resolve)
-            module.info.softdepPost = module.info.softdepPost.flatMap(resolve)
-            return module
-        }
-        return ModuleGraph(modules)
     }
 }

@@ -112,7 +112,7 @@ struct DebianKernel {
             while let entry = try inner.next() {
                 var path = entry.path
                 if path.hasPrefix("./") { path.removeFirst(2) }
-                guard path.hasPrefix("boot/vmlinuz-") || (path.hasPrefix("lib/modules/") && entry.isRegularFile),
+                guard path.hasPrefix("boot/vmlinuz-") || path.hasPrefix("boot/config-") || (path.hasPrefix("lib/modules/") && entry.isRegularFile),
                       entry.isRegularFile, !path.contains("..") else { continue }
                 let target = "\(partial)/\(path)"
                 try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
