@@ -52,14 +52,14 @@ struct ELFClosure {
             guard let found = dirs.lazy.map({ "\($0)/\(name)" }).first(where: { fm.fileExists(atPath: $0) }) else {
                 throw KernelError(message: "\(binary) needs \(name), which is not on the library path (\(dirs.joined(separator: ":")))")
             }
-            let real = (found as NSString).resolvingSymlinksInPath
+            let real = realPath(found)
             let elf = try load(real)
             libraries.append(Library(name: name, source: real, destination: "lib/x86_64-linux-gnu/\(name)",
                                      size: (try? FileManagerSize.size(of: real)) ?? 0))
             queue += elf.needed.map { ($0, (real as NSString).deletingLastPathComponent, elf.runpath) }
         }
         if let interp = root.interpreter {
-            let real = (interp as NSString).resolvingSymlinksInPath
+            let real = realPath(interp)
             let base = (interp as NSString).lastPathComponent
             // The loader itself lives beside the other libraries; its PT_INTERP path becomes a symlink.
             if !seen.contains(base) {
@@ -69,4 +69,12 @@ struct ELFClosure {
         }
         return ELFClosure(libraries: libraries.sorted { $0.destination < $1.destination }, interpreter: root.interpreter)
     }
+}
+
+/// The path with every symlink resolved (realpath(3)); Foundation's `resolvingSymlinksInPath` stops
+/// at relative link targets such as Debian's `libacl.so.1 -> libacl.so.1.1.2301`.
+func realPath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
 }

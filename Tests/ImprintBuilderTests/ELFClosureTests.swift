@@ -12,6 +12,10 @@ import Testing
         #expect(closure.interpreter == "/lib64/ld-linux-x86-64.so.2")
         #expect(closure.libraries.allSatisfy { $0.destination.hasPrefix("lib/x86_64-linux-gnu/") && $0.size > 0 })
         #expect(Set(closure.libraries.map(\.destination)).count == closure.libraries.count, "a library twice")
+        // Sizes are the libraries', not their symlinks' (libcurl.so.4 -> libcurl.so.4.8.0).
+        let curl = try #require(closure.libraries.first { $0.name == "libcurl.so.4" })
+        #expect(curl.size > 100_000, "\(curl)")
+        #expect(curl.source != "/lib/x86_64-linux-gnu/libcurl.so.4" && curl.source != "/usr/lib/x86_64-linux-gnu/libcurl.so.4")
     }
 
     @Test func aMissingLibraryIsNamed() throws {
