@@ -8,7 +8,7 @@ ifeq ($(CI),true)
 SWIFT_FLAGS += -Xswiftc -warnings-as-errors
 endif
 
-.PHONY: all bootstrap release build demo test bench clean
+.PHONY: all bootstrap release build demo test bench fuzz clean
 
 all: release
 
@@ -36,3 +36,7 @@ bench: release
 
 clean:
 	rm -rf .build store
+
+# Fuzz targets (libFuzzer), each a bounded run over its committed corpus.
+fuzz: bootstrap
+	scripts/fuzz

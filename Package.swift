@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // C libraries, through system-library targets with thin shims (DESIGN section 2).
@@ -30,13 +31,21 @@ let package = Package(
             dependencies: ["ImprintCore", "CArchive", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(
+            name: "ImprintServer",
+            dependencies: [
+                "ImprintCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .target(
             name: "ImprintAgent",
             dependencies: ["ImprintCore", "CCurl", "CArchive", "COpenSSL", "CLinux"],
             swiftSettings: strict),
 
         .executableTarget(
             name: "imprint",
-            dependencies: ["ImprintBuilder", "ImprintCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ImprintBuilder", "ImprintServer", "ImprintCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
         .executableTarget(
             name: "imprint-agent",
@@ -48,6 +57,7 @@ let package = Package(
 
         .testTarget(name: "ImprintCoreTests", dependencies: ["ImprintCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "CArchive"]),
+        .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore"]),
         .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"]),
     ]

@@ -100,9 +100,34 @@ public struct Builder {
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: staging)
         try publish(staging, as: "\(bootDir)/\(recipe.profile)")
         published = true
+        try installChainLoaders(into: "\(bootDir)/ipxe")
         for dir in [store, bootDir] { try? fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir) }
         log("wrote \(bootDir)/\(recipe.profile): initrd \(compressed) bytes (\(written.uncompressedSize) uncompressed)")
         return report
+    }
+
+    /// Debian's iPXE chain-loaders for legacy PXE and UEFI firmware (DESIGN section 4), copied from the
+    /// `ipxe` package when it is installed; a missing one is a warning, since QEMU's own iPXE ROM needs none.
+    public static let chainLoaderSource = "/usr/lib/ipxe"
+
+    private func installChainLoaders(into dir: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        for name in ["undionly.kpxe", "ipxe.efi"] {
+            let source = "\(Self.chainLoaderSource)/\(name)"
+            guard let data = fm.contents(atPath: source) else {
+                log("warning: \(source) not found: install Debian's ipxe package for PXE chain-loading real machines")
+                continue
+            }
+            let target = "\(dir)/\(name)"
+            if fm.contents(atPath: target) == data { continue }
+            let temporary = "\(dir)/.\(name).partial"
+            try data.write(to: URL(fileURLWithPath: temporary))
+            try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary)
+            guard rename(temporary, target) == 0 else {
+                throw KernelError(message: "cannot write \(target): \(String(cString: strerror(errno)))")
+            }
+        }
     }
 
     /// Replaces `target` with `staging`, leaving either the old or the new image, never a mix.

@@ -36,7 +36,12 @@ import CArchive
             let mode = (try fm.attributesOfItem(atPath: "\(dir)/\(name)")[.posixPermissions] as? NSNumber)?.intValue
             #expect(mode == 0o644, "\(name) mode \(String(mode ?? 0, radix: 8))")
         }
-        #expect(try fm.contentsOfDirectory(atPath: "\(work)/store/boot") == ["qemu-virtio"], "staging left behind")
+        #expect(try fm.contentsOfDirectory(atPath: "\(work)/store/boot").sorted() == ["ipxe", "qemu-virtio"], "staging left behind")
+        // Debian's chain-loaders, byte for byte (scripts/bootstrap installs the ipxe package).
+        for name in ["undionly.kpxe", "ipxe.efi"] {
+            let copy = fm.contents(atPath: "\(work)/store/boot/ipxe/\(name)")
+            #expect(copy != nil && copy == fm.contents(atPath: "/usr/lib/ipxe/\(name)"), "boot/ipxe/\(name)")
+        }
 
         // build.json says why each module is in.
         let reasons = Dictionary(uniqueKeysWithValues: report.modules.map { ($0.name, $0.reason) })
