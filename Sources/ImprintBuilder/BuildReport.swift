@@ -35,4 +35,7 @@ public struct BuildReport: Codable, Equatable, Sendable {
     public var agent: String
     public var sizes: Sizes
     public var buildSeconds: Double
+    /// The recipe's `agent.server`, the store URL `device add` puts into identities by default.
+    /// Optional so a `build.json` written before it existed still decodes.
+    public var agentServer: String? = nil
 }

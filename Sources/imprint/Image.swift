@@ -1,0 +1,143 @@
+import ArgumentParser
+import Foundation
+import ImprintBuilder
+import ImprintCore
+
+extension Imprint {
+    struct Image: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import, list and remove golden images.",
+            subcommands: [Add.self, List.self, Remove.self])
+    }
+}
+
+extension Imprint.Image {
+    struct Add: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a golden image (raw disk or tar, uncompressed or .zst/.xz/.gz) into the store.",
+            discussion: "Stores the file content-addressed under blobs/sha256/ and writes images/NAME.json.")
+
+        @Argument(help: ArgumentHelp("The image file.", valueName: "FILE"))
+        var file: String
+
+        @Option(help: ArgumentHelp("The image's name in the store.", valueName: "NAME"))
+        var name: String
+
+        @Option(help: ArgumentHelp("Recompress the stored blob (only zstd).", valueName: "zstd"))
+        var compress: String?
+
+        @Flag(help: "Replace an existing image of that name.")
+        var force = false
+
+        @OptionGroup var store: StoreOptions
+
+        func validate() throws {
+            if let compress, compress != "zstd" { throw ValidationError("--compress takes only zstd, not '\(compress)'") }
+        }
+
+        func run() throws {
+            do {
+                let store = try Store.open(self.store.path, create: true)
+                let bar = ProgressBar(enabled: isatty(2) == 1)
+                let added = try store.addImage(file: file, name: name, recompress: compress != nil, force: force) { event in
+                    switch event {
+                    case .stage(let line): bar.clear(); say("image add: \(line)")
+                    case .progress(let done, let total): bar.show(done: done, total: total)
+                    }
+                }
+                bar.clear()
+                let d = added.descriptor
+                var line = "\(d.name): \(d.format.rawValue), \(humanBytes(d.uncompressedSize)) (\(d.compression.rawValue) blob \(humanBytes(d.size)))"
+                if let map = d.blockMap { line += ", \(humanBytes(map.dataBytes)) of data in \(map.ranges.count) range\(map.ranges.count == 1 ? "" : "s")" }
+                print(line + ", blob \(d.blob)")
+            } catch let error as StoreError {
+                throw CommandFailure("image add failed: \(error)")
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the store's images.")
+
+        @Flag(help: "Print the image descriptors as a JSON array.")
+        var json = false
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            let store: Store
+            do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            let images = store.images()
+            if json {
+                let values: [JSONValue] = images.map { item in
+                    switch item.descriptor {
+                    case .success(let d): return d.json
+                    case .failure(let error): return ["name": .string(item.name), "error": .string(error.description)]
+                    }
+                }
+                print(JSONValue.array(values).serialized(pretty: true))
+                return
+            }
+            var table = TextTable(header: ["NAME", "FORMAT", "SIZE", "COMPRESSION", "BLOB SIZE", "BLOB"])
+            for item in images {
+                switch item.descriptor {
+                case .success(let d):
+                    table.add([d.name, d.format.rawValue, humanBytes(d.uncompressedSize), d.compression.rawValue, humanBytes(d.size), String(d.blob.prefix(16))])
+                case .failure(let error):
+                    table.add([item.name, "?", "?", "?", "?", "unreadable: \(error)"])
+                }
+            }
+            print(table.rendered, terminator: "")
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove an image; its blob goes too unless another image uses it.")
+
+        @Argument(help: ArgumentHelp("The image's name.", valueName: "NAME"))
+        var name: String
+
+        @Flag(help: "Remove it even if devices are assigned it.")
+        var force = false
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            do {
+                let store = try Store.open(self.store.path, create: false)
+                let blobGone = try store.removeImage(name, force: force)
+                print("removed image \(name)\(blobGone ? " and its blob" : "; its blob stays, another image uses it")")
+            } catch let error as StoreError {
+                throw CommandFailure("image remove failed: \(error)")
+            }
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, drawn only on a terminal.
+final class ProgressBar {
+    private let enabled: Bool
+    private var drawn = false
+    private let started = Date()
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(done: Int, total: Int) {
+        guard enabled, total > 0 else { return }
+        let fraction = min(1, Double(done) / Double(total))
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let elapsed = Date().timeIntervalSince(started)
+        let rate = elapsed > 0 ? Int(Double(done) / elapsed) : 0
+        let line = "[\(String(repeating: "#", count: filled))\(String(repeating: " ", count: width - filled))] \(Int(fraction * 100))% \(humanBytes(done)) of \(humanBytes(total)), \(humanBytes(rate))/s"
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
+        drawn = true
+    }
+
+    func clear() {
+        guard drawn else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        drawn = false
+    }
+}

@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import ImprintBuilder
+import ImprintCore
+
+extension Imprint {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show what the agents reported: one line per machine, or one machine in full.",
+            discussion: "Reads STORE/reports/<mac>/status.json. Machines with reports but no device are ones that booted into discovery.")
+
+        @Argument(help: ArgumentHelp("Show this machine in full.", valueName: "MAC"))
+        var mac: String?
+
+        @Flag(help: "Print JSON for scripts.")
+        var json = false
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            let store: Store
+            do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            let now = Date().timeIntervalSince1970
+            if let mac {
+                let address: MACAddress
+                do { address = try MACAddress(parsing: mac) } catch { throw CommandFailure("status failed: \(error)") }
+                guard let status = store.status(of: address) else {
+                    throw CommandFailure("status failed: the store knows nothing of \(address.colon): no device and no report; imprint status lists the machines")
+                }
+                if json { print(Self.json(status).serialized(pretty: true)); return }
+                print(Self.details(status, now: now), terminator: "")
+                return
+            }
+            let all = store.statuses()
+            if json { print(JSONValue.array(all.map(Self.json)).serialized(pretty: true)); return }
+            var table = TextTable(header: ["MAC", "HOSTNAME", "PHASE", "PROGRESS", "UPDATED"])
+            for status in all {
+                table.add([status.mac.hyphenated, status.hostname ?? (status.isDevice ? "-" : "(discovered)")]
+                          + Self.summary(status, now: now))
+            }
+            print(table.rendered, terminator: "")
+        }
+
+        /// PHASE, PROGRESS, UPDATED cells.
+        static func summary(_ status: Store.MachineStatus, now: Double) -> [String] {
+            if let problem = status.reportProblem { return ["unreadable", "-", problem] }
+            guard let report = status.report else {
+                return [status.hasInventory ? "inventory only" : "no report", "-", "-"]
+            }
+            return [report.phase.rawValue, progress(report), age(report, now: now)]
+        }
+
+        static func progress(_ report: StatusReport) -> String {
+            guard let written = report.bytesWritten else { return "-" }
+            guard let total = report.bytesTotal, total > 0 else { return humanBytes(written) }
+            return "\(humanBytes(written))/\(humanBytes(total)) \(written * 100 / total)%"
+        }
+
+        static func age(_ report: StatusReport, now: Double) -> String {
+            guard let updated = report.updated else { return "-" }
+            guard let then = report.updatedEpochSeconds else { return updated }
+            return "\(humanAge(seconds: now - then)) ago"
+        }
+
+        static func details(_ status: Store.MachineStatus, now: Double) -> String {
+            var lines = ["mac:        \(status.mac.colon)"]
+            lines.append("device:     \(status.isDevice ? "yes" : "no (discovered)")")
+            if let hostname = status.hostname { lines.append("hostname:   \(hostname)") }
+            lines.append("inventory:  \(status.hasInventory ? "yes" : "no")")
+            if let problem = status.reportProblem {
+                lines.append("report:     unreadable: \(problem)")
+            } else if let report = status.report {
+                lines.append("phase:      \(report.phase.rawValue)")
+                lines.append("progress:   \(progress(report))")
+                if let rate = report.rate { lines.append("rate:       \(humanBytes(Int(rate)))/s") }
+                if let updated = report.updated { lines.append("updated:    \(updated) (\(age(report, now: now)))") }
+                if !report.timings.isEmpty {
+                    lines.append("timings:    " + report.timings.map { "\($0.name) \(String(format: "%.1f", $0.seconds)) s" }.joined(separator: ", "))
+                }
+                if let error = report.error { lines.append("error:      \(error)") }
+            } else {
+                lines.append("report:     no report")
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+
+        static func json(_ status: Store.MachineStatus) -> JSONValue {
+            var object: JSONObject = ["mac": .string(status.mac.colon), "device": .bool(status.isDevice)]
+            object["hostname"] = status.hostname.map { .string($0) } ?? .null
+            object["inventory"] = .bool(status.hasInventory)
+            if let report = status.report {
+                object["status"] = report.json
+            } else {
+                object["status"] = .null
+                if let problem = status.reportProblem { object["error"] = .string(problem) }
+            }
+            return .object(object)
+        }
+    }
+}
