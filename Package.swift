@@ -61,6 +61,6 @@ let package = Package(
         .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "CArchive"]),
         .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore"]),
         .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"], exclude: ["Golden"]),
     ]
 )

@@ -41,7 +41,13 @@ public struct Builder {
             kernel = try KernelTree.local(path: path, modules: modules)
         }
         log("kernel \(kernel.release) (\(kernel.source))")
-        let tree = try ModuleTree(dir: kernel.modulesDir, cacheFile: cache.moduleIndexFile(for: kernel.modulesDir))
+        // One scan of a module tree at a time; the next build finds the index the first one wrote.
+        let indexLock = try cache.lock("modindex/scan")
+        let tree: ModuleTree
+        do {
+            defer { indexLock.unlock() }
+            tree = try ModuleTree(dir: kernel.modulesDir, cacheFile: cache.moduleIndexFile(for: kernel.modulesDir))
+        }
         let drivers = try tree.select(recipe.modules)
         log("drivers: \(drivers.modules.count) modules (\(recipe.modules.count) named)")
 
@@ -88,7 +94,8 @@ public struct Builder {
                          agent: try FileManagerSize.size(of: strippedAgent),
                          libraries: closure.libraries.reduce(0) { $0 + $1.size },
                          modules: drivers.modules.reduce(0) { $0 + $1.size }),
-            buildSeconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
+            buildSeconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000,
+            agentServer: recipe.agentServer)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try (encoder.encode(report) + Data("\n".utf8)).write(to: URL(fileURLWithPath: "\(staging)/build.json"))
@@ -101,6 +108,8 @@ public struct Builder {
         try publish(staging, as: "\(bootDir)/\(recipe.profile)")
         published = true
         try installChainLoaders(into: "\(bootDir)/ipxe")
+        // Unknown machines PXE-booting this store get discovery (or their own script once they are added).
+        _ = try Store(unchecked: store).writeDiscoveryScript()
         for dir in [store, bootDir] { try? fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: dir) }
         log("wrote \(bootDir)/\(recipe.profile): initrd \(compressed) bytes (\(written.uncompressedSize) uncompressed)")
         return report

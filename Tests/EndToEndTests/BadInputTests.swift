@@ -36,3 +36,29 @@ import Testing
         #expect(result.stderr.contains("imprint build recipes/nope.yaml"), "\(result.stderr)")
     }
 }
+
+/// `imprint build` finds the agent beside its own executable; copied alone elsewhere it says so.
+@Suite struct AgentLocatorTests {
+    @Test func aLoneImprintSaysWhereTheAgentShouldBe() throws {
+        let work = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let lone = "\(work)/bin/imprint"
+        try FileManager.default.createDirectory(atPath: "\(work)/bin", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: try CLI.binary, toPath: lone)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: lone)
+        process.arguments = ["build", "\(CLI.packageRoot)/recipes/qemu-virtio.yaml", "--store", "\(work)/store"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["IMPRINT_AGENT"] = nil
+        process.environment = environment
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("imprint-agent is not beside ") && message.contains("/bin/imprint, and no package"), "\(message)")
+        #expect(!FileManager.default.fileExists(atPath: "\(work)/store"))
+    }
+}
