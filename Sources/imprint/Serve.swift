@@ -5,11 +5,12 @@ import ImprintServer
 extension Imprint {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve the store to booting machines over TFTP (and HTTP, once it exists).",
+            abstract: "Serve the store to booting machines over TFTP and HTTP.",
             discussion: """
-                Starts only the servers whose flag is given; with none, TFTP on 0.0.0.0:69 (and HTTP on \
-                0.0.0.0:8080 once it exists). Runs until SIGINT or SIGTERM. TFTP is read-only over boot/, \
-                devices/default.ipxe and each device's boot.ipxe and identity.cpio (docs/tftp.md).
+                Starts only the servers whose flag is given; with none, HTTP on 0.0.0.0:8080 and TFTP on \
+                0.0.0.0:69. Runs until SIGINT or SIGTERM, which stop both. TFTP is read-only over boot/, \
+                devices/default.ipxe and each device's boot.ipxe and identity.cpio (docs/tftp.md); HTTP \
+                serves every store file but incoming/ and secrets/, and takes agents' reports (docs/http.md).
                 """)
 
         @OptionGroup var store: StoreOptions
@@ -17,7 +18,7 @@ extension Imprint {
         @Option(help: ArgumentHelp("Serve TFTP on this address and port (port 0: any free port).", valueName: "ADDR:PORT"))
         var tftp: String?
 
-        @Option(help: ArgumentHelp("Serve HTTP on this address and port (not available yet).", valueName: "ADDR:PORT"))
+        @Option(help: ArgumentHelp("Serve HTTP on this address and port (port 0: any free port).", valueName: "ADDR:PORT"))
         var http: String?
 
         @Option(help: "Most TFTP transfers in progress at once.")
@@ -25,39 +26,83 @@ extension Imprint {
 
         func validate() throws {
             if let tftp { _ = try Self.endpoint(tftp, flag: "--tftp") }
-            if http != nil {
-                throw ValidationError("--http is not available yet: the HTTP server comes with issue 4; serve TFTP alone with --tftp ADDR:PORT")
-            }
+            if let http { _ = try Self.endpoint(http, flag: "--http") }
             guard tftpMaxTransfers >= 1 else { throw ValidationError("--tftp-max-transfers must be at least 1") }
         }
 
         func run() async throws {
-            let (host, port): (String, Int)
-            if let tftp {
-                (host, port) = try Self.endpoint(tftp, flag: "--tftp")
+            let tftpEndpoint: (String, Int)?
+            let httpEndpoint: (String, Int)?
+            if tftp == nil && http == nil {
+                (tftpEndpoint, httpEndpoint) = (("0.0.0.0", 69), ("0.0.0.0", 8080))
             } else {
-                (host, port) = ("0.0.0.0", 69)
-                say("serve: HTTP is not available yet (issue 4); serving TFTP only")
+                tftpEndpoint = try tftp.map { try Self.endpoint($0, flag: "--tftp") }
+                httpEndpoint = try http.map { try Self.endpoint($0, flag: "--http") }
             }
             guard FileManager.default.fileExists(atPath: "\(store.path)/boot") else {
                 throw CommandFailure("\(store.path) has no boot/ folder: build a profile first (imprint build RECIPE --store \(store.path))")
             }
-            var configuration = TFTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) }
-            configuration.maxTransfers = tftpMaxTransfers
 
-            // Signals are taken before the server starts, so an early SIGTERM still stops it cleanly.
+            // Signals are taken before the servers start, so an early SIGTERM still stops them cleanly.
             let stop = SignalWaiter([SIGINT, SIGTERM])
-            let server: TFTPServer
+            var tftpServer: TFTPServer?
+            var httpServer: HTTPServer?
             do {
-                server = try await TFTPServer.start(configuration)
-            } catch let error as TFTPServerError {
+                if let endpoint = tftpEndpoint {
+                    let (host, port) = endpoint
+                    var configuration = TFTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) }
+                    configuration.maxTransfers = tftpMaxTransfers
+                    let server = try await TFTPServer.start(configuration)
+                    tftpServer = server
+                    say("serve: TFTP on \(Self.show(server.host, server.port)) from \(store.path) (socket buffers \(server.socketBuffers.send)/\(server.socketBuffers.receive) bytes, window budget \(server.windowBudget) bytes)")
+                }
+                if let endpoint = httpEndpoint {
+                    let (host, port) = endpoint
+                    let server = try await HTTPServer.start(HTTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) })
+                    httpServer = server
+                    say("serve: HTTP on \(Self.show(server.host, server.port)) from \(store.path)")
+                }
+            } catch {
+                // One failed to start: stop the other, and say why.
+                await tftpServer?.shutdown()
+                await httpServer?.shutdown()
                 throw CommandFailure("serve: \(error)")
             }
-            say("serve: TFTP on \(server.host.contains(":") ? "[\(server.host)]" : server.host):\(server.port) from \(store.path) (socket buffers \(server.socketBuffers.send)/\(server.socketBuffers.receive) bytes, window budget \(server.windowBudget) bytes)")
-            let signal = await stop.wait()
-            say("serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), stopping")
-            await server.shutdown()
+
+            // Until a signal, or the HTTP server stopping on its own (TFTP has no such end).
+            let running = httpServer
+            let servers = (tftp: tftpServer, http: httpServer)
+            let failure: String? = await withTaskGroup(of: String?.self) { group in
+                group.addTask {
+                    let signal = await stop.wait()
+                    guard !Task.isCancelled else { return nil }
+                    say("serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), stopping")
+                    return nil
+                }
+                if let running {
+                    group.addTask {
+                        do {
+                            try await running.wait()
+                            return "the HTTP server stopped"
+                        } catch is CancellationError {
+                            return nil
+                        } catch {
+                            return "the HTTP server stopped: \(error)"
+                        }
+                    }
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                await servers.tftp?.shutdown()
+                await servers.http?.shutdown()
+                return first
+            }
+            if let failure { throw CommandFailure("serve: \(failure)") }
             say("serve: stopped")
+        }
+
+        static func show(_ host: String, _ port: Int) -> String {
+            "\(host.contains(":") ? "[\(host)]" : host):\(port)"
         }
 
         /// `ADDR:PORT`, `[v6]:PORT`, or `:PORT` for every IPv4 address.
@@ -85,7 +130,8 @@ extension Imprint {
 }
 
 /// Waits for the first of some signals, which it takes over from the default handlers.
-final class SignalWaiter {
+/// Sendable: its state is set once in `init`, and the stream may be awaited from any task.
+final class SignalWaiter: @unchecked Sendable {
     private let sources: [DispatchSourceSignal]
     private let stream: AsyncStream<Int32>
 

@@ -1,0 +1,91 @@
+import Glibc
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+
+/// The store's HTTP server (Hummingbird): files for `GET` and `HEAD`, agents' reports for `PUT`
+/// (docs/http.md). `start` returns once it listens; `shutdown` stops it.
+public final class HTTPServer: Sendable {
+    /// The address the server listens on, and its port (the one the system chose for port 0).
+    public let host: String
+    public let port: Int
+    private let task: Task<Void, any Error>
+
+    private init(host: String, port: Int, task: Task<Void, any Error>) {
+        self.host = host
+        self.port = port
+        self.task = task
+    }
+
+    /// Binds the listener and returns the running server.
+    public static func start(_ configuration: HTTPServerConfiguration) async throws -> HTTPServer {
+        guard let resolved = realpath(configuration.root, nil) else {
+            throw HTTPServerError.badRoot("store \(configuration.root) does not exist: build one with `imprint build RECIPE --store \(configuration.root)`")
+        }
+        let root = String(cString: resolved)
+        free(resolved)
+        let address = configuration.host.contains(":") ? "[\(configuration.host)]:\(configuration.port)" : "\(configuration.host):\(configuration.port)"
+        do {
+            _ = try SocketAddress(ipAddress: configuration.host, port: configuration.port)
+        } catch {
+            throw HTTPServerError.cannotListen(address, "'\(configuration.host)' is not an IP address")
+        }
+
+        // Hummingbird's own log says little the access log does not; keep it to real trouble.
+        var logger = Logger(label: "imprint.http")
+        logger.logLevel = .critical
+        let (events, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
+        let application = Application(
+            responder: HTTPStoreResponder(root: root, configuration: configuration),
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                continuation.yield(.success(channel.localAddress?.port ?? configuration.port))
+            },
+            logger: logger)
+        let task = Task {
+            do {
+                try await application.run()
+                continuation.yield(.failure(HTTPServerError.cannotListen(address, "the server stopped")))
+            } catch {
+                continuation.yield(.failure(error))
+                throw error
+            }
+        }
+        for await event in events {
+            switch event {
+            case let .success(port):
+                return HTTPServer(host: configuration.host, port: port, task: task)
+            case let .failure(error):
+                task.cancel()
+                throw describe(error, address: address)
+            }
+        }
+        task.cancel()
+        throw HTTPServerError.cannotListen(address, "the server did not start")
+    }
+
+    private static func describe(_ error: any Error, address: String) -> HTTPServerError {
+        if let known = error as? HTTPServerError { return known }
+        if let io = error as? IOError {
+            switch io.errnoCode {
+            case EADDRINUSE: return .addressInUse(address)
+            case EACCES, EPERM: return .permissionDenied(address)
+            case EADDRNOTAVAIL: return .cannotListen(address, "no interface has that address")
+            default: break
+            }
+        }
+        return .cannotListen(address, "\(error)")
+    }
+
+    /// Returns when the server stops: after `shutdown`, or on its own (an error).
+    public func wait() async throws {
+        try await task.value
+    }
+
+    /// Stops listening and ends the connections in progress.
+    public func shutdown() async {
+        task.cancel()
+        _ = await task.result
+    }
+}

@@ -1,0 +1,44 @@
+/// How an `HTTPServer` runs. The defaults are the ones `imprint serve` uses (docs/http.md).
+public struct HTTPServerConfiguration: Sendable {
+    /// The store folder; every regular file in it is served except under `incoming/` and `secrets/`.
+    public var root: String
+    public var host: String
+    /// 0 asks the system for a free port (tests); `HTTPServer.port` tells which.
+    public var port: Int
+    /// Largest body accepted for `reports/<mac>/status.json` and `inventory.json`; past it, 413.
+    public var maxReportBytes = 1 << 20
+    /// Largest body accepted for `reports/<mac>/log.txt`.
+    public var maxLogBytes = 8 << 20
+    /// Bytes read from a file and written to the connection at a time.
+    public var chunkBytes = 256 << 10
+    /// Gets one access-log line per request.
+    public var log: @Sendable (String) -> Void
+
+    public init(root: String, host: String = "0.0.0.0", port: Int = 8080, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.root = root
+        self.host = host
+        self.port = port
+        self.log = log
+    }
+}
+
+/// Why the server could not start.
+public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
+    case addressInUse(String)
+    case permissionDenied(String)
+    case badRoot(String)
+    case cannotListen(String, String)
+
+    public var description: String {
+        switch self {
+        case let .addressInUse(address):
+            "cannot listen for HTTP on \(address): the address is in use (another web server, or an earlier imprint serve?)"
+        case let .permissionDenied(address):
+            "cannot listen for HTTP on \(address): permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http 0.0.0.0:8080)"
+        case let .badRoot(message):
+            message
+        case let .cannotListen(address, reason):
+            "cannot listen for HTTP on \(address): \(reason)"
+        }
+    }
+}

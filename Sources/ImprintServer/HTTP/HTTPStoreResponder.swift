@@ -1,0 +1,305 @@
+import Glibc
+import Hummingbird
+import ImprintCore
+import NIOCore
+import NIOPosix
+
+/// The request context: Hummingbird's core storage and the peer's address, for the access log.
+struct HTTPStoreContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// The whole HTTP server: files of the store for `GET` and `HEAD`, agents' reports for `PUT`
+/// (docs/http.md). Every request gets one access-log line.
+struct HTTPStoreResponder: HTTPResponder {
+    typealias Context = HTTPStoreContext
+
+    /// The store's real path.
+    let root: String
+    let configuration: HTTPServerConfiguration
+
+    static let reportNames: Set<String> = ["status.json", "log.txt", "inventory.json"]
+
+    /// A response and what the access log says about it.
+    struct Outcome {
+        var response: Response
+        var bytes: Int
+        var note: String?
+    }
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let target = request.head.path ?? "/"
+        let peer = context.remoteAddress.map(Self.text) ?? "-"
+        let outcome: Outcome
+        switch request.method {
+        case .get, .head:
+            outcome = serve(request, target: target, peer: peer)
+        case .put:
+            outcome = await receive(request, target: target)
+        default:
+            outcome = Self.status(.methodNotAllowed, note: "method not allowed", headers: [.allow: "GET, HEAD"])
+        }
+        let note = outcome.note.map { " (\($0))" } ?? ""
+        configuration.log("http: \(peer) \(request.method.rawValue) \(Self.printable(target)) \(outcome.response.status.code) \(outcome.bytes)\(note)")
+        return outcome.response
+    }
+
+    // MARK: GET and HEAD
+
+    private func serve(_ request: Request, target: String, peer: String) -> Outcome {
+        let segments: [String]
+        let file: HTTPOpenFile
+        do throws(HTTPPathRefusal) {
+            segments = try HTTPStorePath.segments(target)
+            file = try HTTPStorePath.open(root: root, segments: segments)
+        } catch {
+            switch error {
+            case let .malformed(reason): return Self.status(.badRequest, note: reason)
+            case let .refused(reason): return Self.status(.notFound, note: reason)
+            }
+        }
+        var headers: HTTPFields = [:]
+        headers[.eTag] = file.etag
+        headers[.acceptRanges] = "bytes"
+        headers[.contentType] = Self.contentType(segments.last ?? "")
+        if Self.isBlob(segments), Self.isBlob(file.relative) {
+            headers[.cacheControl] = "public, max-age=31536000, immutable"
+        }
+        if let match = request.headers[.ifNoneMatch],
+           match.split(separator: ",").contains(where: { let tag = $0.trimmingSpaces; return tag == "*" || tag == file.etag || tag == "W/" + file.etag }) {
+            headers[.contentLength] = "0"
+            return Outcome(response: Response(status: .notModified, headers: headers), bytes: 0, note: nil)
+        }
+        var range = HTTPByteRange(header: request.headers[.range], size: file.size)
+        if let condition = request.headers[.ifRange], condition.trimmingSpaces != file.etag { range = .whole }
+        let status: HTTPResponse.Status
+        let first: Int
+        let count: Int
+        switch range {
+        case .unsatisfiable:
+            headers[.contentRange] = "bytes */\(file.size)"
+            headers[.contentLength] = "0"
+            return Outcome(response: Response(status: .rangeNotSatisfiable, headers: headers), bytes: 0, note: "range not satisfiable")
+        case .whole:
+            (status, first, count) = (.ok, 0, file.size)
+        case let .part(start, last):
+            (status, first, count) = (.partialContent, start, last - start + 1)
+            headers[.contentRange] = "bytes \(start)-\(last)/\(file.size)"
+        }
+        headers[.contentLength] = String(count)
+        guard request.method == .get, count > 0 else {
+            return Outcome(response: Response(status: status, headers: headers, body: ResponseBody()), bytes: 0, note: nil)
+        }
+        let body = Self.stream(file, first: first, count: count, chunk: configuration.chunkBytes) { sent, error in
+            configuration.log("http: \(peer) GET \(Self.printable(target)) aborted after \(sent) of \(count) bytes: \(error)")
+        }
+        return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil)
+    }
+
+    /// Reads the file on NIO's blocking-I/O thread pool, a chunk at a time, so no file is ever whole
+    /// in memory and no read blocks a cooperative thread.
+    private static func stream(_ file: HTTPOpenFile, first: Int, count: Int, chunk: Int,
+                               aborted: @escaping @Sendable (Int, any Error) -> Void) -> ResponseBody {
+        ResponseBody(contentLength: count) { writer in
+            var offset = first
+            let end = first + count
+            do {
+                while offset < end {
+                    let want = min(chunk, end - offset)
+                    let at = offset
+                    let buffer = try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
+                        var buffer = ByteBufferAllocator().buffer(capacity: want)
+                        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { space in
+                            max(0, file.read(into: UnsafeMutableRawBufferPointer(rebasing: space[0..<want]), offset: at))
+                        }
+                        guard got > 0 else { throw HTTPFileShrank() }
+                        return buffer
+                    }
+                    offset += buffer.readableBytes
+                    try await writer.write(buffer)
+                }
+                try await writer.finish(nil)
+            } catch {
+                aborted(offset - first, error)
+                throw error
+            }
+        }
+    }
+
+    static func isBlob(_ segments: [String]) -> Bool {
+        segments.count == 3 && segments[0] == "blobs" && segments[1] == "sha256"
+    }
+
+    static func contentType(_ name: String) -> String {
+        if name.hasSuffix(".json") { return "application/json" }
+        if name.hasSuffix(".txt") || name.hasSuffix(".ipxe") || name.hasSuffix(".sig") || name.hasSuffix(".pub") { return "text/plain; charset=utf-8" }
+        return "application/octet-stream"
+    }
+
+    // MARK: PUT
+
+    private func receive(_ request: Request, target: String) async -> Outcome {
+        let segments: [String]
+        do throws(HTTPPathRefusal) {
+            segments = try HTTPStorePath.segments(target)
+        } catch {
+            switch error {
+            case let .malformed(reason): return Self.status(.badRequest, note: reason)
+            case let .refused(reason): return Self.status(.methodNotAllowed, note: reason, headers: [.allow: "GET, HEAD"])
+            }
+        }
+        guard segments.count == 3, segments[0] == "reports", Self.reportNames.contains(segments[2]) else {
+            return Self.status(.methodNotAllowed, note: "PUT is only for reports/<mac>/(status.json|log.txt|inventory.json)", headers: [.allow: "GET, HEAD"])
+        }
+        let mac = segments[1]
+        let name = segments[2]
+        guard let parsed = try? MACAddress(parsing: mac), parsed.hyphenated == mac else {
+            return Self.status(.badRequest, note: "\(Self.printable(mac)) is not a lower-case hyphenated MAC")
+        }
+        var info = stat()
+        let discovery = name == "inventory.json" && stat("\(root)/devices/\(mac)", &info) != 0 && errno == ENOENT
+        if !discovery {
+            guard let token = Self.bearer(request.headers[.authorization]) else {
+                return Self.status(.unauthorized, note: "no token", headers: [.wwwAuthenticate: "Bearer realm=\"imprint\""])
+            }
+            guard let stored = Self.readSmall("\(root)/secrets/devices/\(mac).sha256") else {
+                return Self.status(.forbidden, note: "no token is stored for \(mac)")
+            }
+            let expected = Array(String(decoding: stored, as: UTF8.self).trimmingSpaces.trimmingNewlines.utf8)
+            guard expected.count == 64, HTTPSHA256.constantTimeEqual(Array(HTTPSHA256.hex(Array(token.utf8)).utf8), expected) else {
+                return Self.status(.forbidden, note: "wrong token for \(mac)")
+            }
+        }
+        let limit = name == "log.txt" ? configuration.maxLogBytes : configuration.maxReportBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            return Self.status(.contentTooLarge, note: "\(length) bytes, more than \(limit)")
+        }
+        var body = ByteBuffer()
+        do {
+            for try await part in request.body {
+                guard body.readableBytes + part.readableBytes <= limit else {
+                    return Self.status(.contentTooLarge, note: "more than \(limit) bytes")
+                }
+                body.writeImmutableBuffer(part)
+            }
+        } catch {
+            return Self.status(.badRequest, note: "reading the body: \(error)")
+        }
+        let root = self.root
+        let bytes = body
+        do {
+            try await NIOThreadPool.singleton.runIfActive {
+                try Self.writeReport(root: root, mac: mac, name: name, bytes: bytes)
+            }
+        } catch {
+            return Self.status(.internalServerError, note: "\(error)")
+        }
+        return Outcome(response: Response(status: .noContent), bytes: 0, note: discovery ? "discovery, \(body.readableBytes) bytes stored" : "\(body.readableBytes) bytes stored")
+    }
+
+    /// `reports/<mac>/<name>`, written under a temporary name in the same folder and renamed.
+    static func writeReport(root: String, mac: String, name: String, bytes: ByteBuffer) throws {
+        for folder in ["\(root)/reports", "\(root)/reports/\(mac)"] {
+            if mkdir(folder, 0o755) == 0 {
+                chmod(folder, 0o755)
+            } else if errno != EEXIST {
+                throw HTTPWriteError("cannot create \(folder): errno \(errno)")
+            }
+        }
+        let folder = "\(root)/reports/\(mac)"
+        guard let resolved = realpath(folder, nil) else { throw HTTPWriteError("cannot resolve \(folder)") }
+        let real = String(cString: resolved)
+        free(resolved)
+        guard real == folder else { throw HTTPWriteError("\(folder) is a link; refusing to write through it") }
+        let temporary = "\(folder)/.\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).partial"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o644)
+        guard fd >= 0 else { throw HTTPWriteError("cannot create \(temporary): errno \(errno)") }
+        var ok = false
+        defer { if !ok { unlink(temporary) } }
+        do {
+            defer { close(fd) }
+            guard fchmod(fd, 0o644) == 0 else { throw HTTPWriteError("cannot set the mode of \(temporary)") }
+            try bytes.withUnsafeReadableBytes { raw in
+                var done = 0
+                while done < raw.count, let base = raw.baseAddress {
+                    let n = write(fd, base + done, raw.count - done)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw HTTPWriteError("cannot write \(temporary): errno \(errno)")
+                    }
+                    done += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw HTTPWriteError("cannot sync \(temporary): errno \(errno)") }
+        }
+        guard rename(temporary, "\(folder)/\(name)") == 0 else { throw HTTPWriteError("cannot rename \(temporary): errno \(errno)") }
+        ok = true
+    }
+
+    static func bearer(_ header: String?) -> String? {
+        guard let header else { return nil }
+        let text = header.trimmingSpaces
+        guard text.count > 7, text.prefix(7).lowercased() == "bearer " else { return nil }
+        let token = text.dropFirst(7).trimmingSpaces
+        return token.isEmpty ? nil : token
+    }
+
+    /// A small file's bytes (at most 4 KiB), or nil.
+    static func readSmall(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { return nil }
+        return Array(bytes[0..<n])
+    }
+
+    // MARK: Helpers
+
+    static func status(_ status: HTTPResponse.Status, note: String, headers: HTTPFields = [:]) -> Outcome {
+        var headers = headers
+        headers[.contentLength] = "0"
+        return Outcome(response: Response(status: status, headers: headers, body: ResponseBody()), bytes: 0, note: note)
+    }
+
+    /// `127.0.0.1:4242` or `[::1]:4242`.
+    static func text(_ address: SocketAddress) -> String {
+        guard let ip = address.ipAddress, let port = address.port else { return "\(address)" }
+        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
+
+    /// The target with anything unprintable escaped, so a log line stays one line.
+    static func printable(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7f || scalar == "\\" {
+                out += "\\x" + String(scalar.value, radix: 16)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+}
+
+struct HTTPFileShrank: Error, CustomStringConvertible {
+    var description: String { "the file ended early (rewritten under the transfer?)" }
+}
+
+struct HTTPWriteError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension StringProtocol {
+    var trimmingNewlines: String {
+        String(self.drop(while: { $0.isNewline }).reversed().drop(while: { $0.isNewline }).reversed())
+    }
+}
