@@ -14,3 +14,62 @@ int imprint_restart(void) { return reboot(RB_AUTOBOOT); }
 int imprint_blk_size(int fd, unsigned long long *bytes) {
     return ioctl(fd, BLKGETSIZE64, bytes);
 }
+
+#include <errno.h>
+#include <string.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+static int imprint_ifreq(struct ifreq *request, const char *name) {
+    memset(request, 0, sizeof *request);
+    if (name == NULL || strlen(name) >= IFNAMSIZ) { errno = EINVAL; return -1; }
+    strncpy(request->ifr_name, name, IFNAMSIZ - 1);
+    return 0;
+}
+
+static void imprint_sockaddr(struct sockaddr *out, unsigned int address) {
+    struct sockaddr_in in;
+    memset(&in, 0, sizeof in);
+    in.sin_family = AF_INET;
+    in.sin_addr.s_addr = htonl(address);
+    memcpy(out, &in, sizeof in);
+}
+
+int imprint_if_up(int fd, const char *name) {
+    struct ifreq request;
+    if (imprint_ifreq(&request, name) != 0) return -1;
+    if (ioctl(fd, SIOCGIFFLAGS, &request) != 0) return -1;
+    request.ifr_flags |= IFF_UP;
+    return ioctl(fd, SIOCSIFFLAGS, &request);
+}
+
+int imprint_if_set_address(int fd, const char *name, unsigned int address) {
+    struct ifreq request;
+    if (imprint_ifreq(&request, name) != 0) return -1;
+    imprint_sockaddr(&request.ifr_addr, address);
+    return ioctl(fd, SIOCSIFADDR, &request);
+}
+
+int imprint_if_set_netmask(int fd, const char *name, unsigned int netmask) {
+    struct ifreq request;
+    if (imprint_ifreq(&request, name) != 0) return -1;
+    imprint_sockaddr(&request.ifr_netmask, netmask);
+    return ioctl(fd, SIOCSIFNETMASK, &request);
+}
+
+int imprint_add_default_route(int fd, const char *name, unsigned int gateway) {
+    struct rtentry route;
+    char device[IFNAMSIZ];
+    memset(&route, 0, sizeof route);
+    if (name == NULL || strlen(name) >= IFNAMSIZ) { errno = EINVAL; return -1; }
+    strncpy(device, name, IFNAMSIZ - 1);
+    device[IFNAMSIZ - 1] = 0;
+    imprint_sockaddr(&route.rt_dst, 0);
+    imprint_sockaddr(&route.rt_genmask, 0);
+    imprint_sockaddr(&route.rt_gateway, gateway);
+    route.rt_flags = RTF_UP | RTF_GATEWAY;
+    route.rt_dev = device;
+    return ioctl(fd, SIOCADDRT, &route);
+}

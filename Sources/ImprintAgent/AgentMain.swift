@@ -51,7 +51,30 @@ public enum AgentMain {
                 return 2
             }
             return probe(fs: fs, loader: DryRunModuleLoader(), output: output, errors: errors)
+        case .reportRoot(let root, let server):
+            let fs = RootedFileSystem(root: root)
+            guard fs.exists("/") && fs.exists("/sys") else {
+                errors.write("imprint-agent: \(root) has no sys/ directory to report from\n")
+                return 2
+            }
+            return report(fs: fs, server: server, output: output, errors: errors)
         }
+    }
+
+    /// Runs the report-root steps; 0 when both reports were stored, 1 otherwise.
+    public static func report(fs: any FileSystem, server: String?, http: any HTTPClient = CurlHTTPClient(),
+                              clock: any AgentClock = MonotonicClock(), output: any LogSink, errors: any LogSink) -> Int32 {
+        let context = AgentContext(fs: fs, loader: DryRunModuleLoader(), clock: clock, machine: LinuxMachine(),
+                                   log: Log(sinks: [output]), libraries: LibraryVersions.linked())
+        context.serverOverride = server
+        context.http = http
+        do {
+            try Agent(steps: Agent.reportRootSteps).run(context)
+        } catch {
+            errors.write("imprint: error: \(error)\n")
+            return 1
+        }
+        return context.reportsSent ? 0 : 1
     }
 
     /// Runs the probe-root steps; 0 when they all ran, 1 on an error.

@@ -25,6 +25,20 @@ public final class AgentContext {
     public var coldplug: ColdplugReport?
     /// Set once the log writes to every console in `/proc/consoles`.
     public var consolesOpened = false
+    /// Network configuration, the report client, UTC seconds for `updated`, and
+    /// how reports are retried: real ones unless a test or host mode replaces them.
+    public var network: any NetworkConfigurator = LinuxNetwork()
+    public var http: any HTTPClient = CurlHTTPClient()
+    public var wallClock: () -> Int = realtimeEpochSeconds
+    public var retry = RetryPolicy.reports
+    /// `--server URL` in host mode: replaces the identity's servers.
+    public var serverOverride: String?
+    /// The interface `ConfigureNetwork` brought up, nil until then.
+    public var configuredInterface: NetworkInterface?
+    /// Whether `SendBootReports` got both reports to the store.
+    public var reportsSent = false
+    /// What `PowerOff` says it has done, when a step knows better than its `reason`.
+    public var outcome: String?
 
     public init(fs: any FileSystem, loader: any ModuleLoader, clock: any AgentClock, machine: any Machine,
                 log: Log, libraries: LibraryVersions) {
@@ -59,6 +73,9 @@ public struct Agent {
         FindKernelRelease(),
         Coldplug(),
         PrintBanner(),
+        // Both do nothing with imprint.mode=probe.
+        ConfigureNetwork(),
+        SendBootReports(),
         PowerOff(reason: "probe done"),
     ]
 
@@ -70,6 +87,14 @@ public struct Agent {
         FindKernelRelease(),
         Coldplug(),
         PrintBanner(),
+    ]
+
+    /// Host mode `--report-root`: the manifests, the identity line, the two PUTs.
+    public static let reportRootSteps: [any BootStep] = [
+        ReadCommandLine(),
+        ReadManifests(),
+        PrintIdentity(),
+        SendBootReports(hostMode: true),
     ]
 
     /// Runs every step; the first error stops the rest.

@@ -10,4 +10,15 @@ int imprint_power_off(void);
 int imprint_restart(void);
 // ioctl(2) is variadic: BLKGETSIZE64 for a block device's size in bytes.
 int imprint_blk_size(int fd, unsigned long long *bytes);
+// Network configuration ioctls (variadic), on a socket the caller opened
+// (AF_INET, SOCK_DGRAM). Addresses are IPv4 in host byte order (10.0.2.15 is
+// 0x0A00020F). Each returns ioctl's result: -1 with errno set on failure.
+// SIOCGIFFLAGS then SIOCSIFFLAGS with IFF_UP added.
+int imprint_if_up(int fd, const char *name);
+// SIOCSIFADDR.
+int imprint_if_set_address(int fd, const char *name, unsigned int address);
+// SIOCSIFNETMASK.
+int imprint_if_set_netmask(int fd, const char *name, unsigned int netmask);
+// SIOCADDRT: a default route (0.0.0.0/0) via gateway, out of the named interface.
+int imprint_add_default_route(int fd, const char *name, unsigned int gateway);
 #endif

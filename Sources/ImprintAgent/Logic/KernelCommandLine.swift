@@ -19,6 +19,9 @@ public struct KernelCommandLine: Equatable, Sendable {
     public var server: String?
     /// `imprint.after=`: overrides the assignment's.
     public var after: AfterAction?
+    /// `imprint.ip=ADDR/PREFIX,GATEWAY`: a static address until DHCP exists;
+    /// nil means QEMU user networking's 10.0.2.15/24 via 10.0.2.2.
+    public var ip: StaticIPv4?
     /// What was present but not understood, one text each, for the log.
     public var problems: [String] = []
 
@@ -62,6 +65,12 @@ public struct KernelCommandLine: Equatable, Sendable {
                     result.after = after
                 } else {
                     result.problems.append("\(parameter) not understood (known: imprint.after=poweroff|reboot|kexec)")
+                }
+            case "imprint.ip":
+                if let value, let ip = StaticIPv4.parse(value) {
+                    result.ip = ip
+                } else {
+                    result.problems.append("\(parameter) not understood (write imprint.ip=10.0.2.15/24,10.0.2.2)")
                 }
             default:
                 result.problems.append("unknown parameter \(key)")

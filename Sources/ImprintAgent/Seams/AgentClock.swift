@@ -29,3 +29,10 @@ public struct MonotonicClock: AgentClock {
         }
     }
 }
+
+/// Whole seconds since 1970 UTC (`CLOCK_REALTIME`); 0 if the clock cannot be read.
+public func realtimeEpochSeconds() -> Int {
+    var now = timespec()
+    guard clock_gettime(CLOCK_REALTIME, &now) == 0 else { return 0 }
+    return now.tv_sec
+}

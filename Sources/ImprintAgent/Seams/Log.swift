@@ -76,6 +76,11 @@ public final class Log {
         emit("imprint: warning: " + message)
     }
 
+    /// Logs a failure the agent does not stop for, and what to check.
+    public func error(_ message: String) {
+        emit("imprint: ERROR: " + message)
+    }
+
     /// Logs the one line of a fatal error.
     public func fatal(_ error: AgentError) {
         emit("imprint: FATAL: " + error.description)

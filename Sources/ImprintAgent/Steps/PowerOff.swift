@@ -11,7 +11,7 @@ public struct PowerOff: BootStep {
     public var description: String { "power off" }
 
     public func run(_ context: AgentContext) throws(AgentError) {
-        context.log.info("\(reason), powering off")
+        context.log.info("\(context.outcome ?? reason), powering off")
         context.machine.sync()
         let failure = context.machine.powerOff()
         context.log.info("power off failed (\(failure.reason)); halted: switch the machine off")

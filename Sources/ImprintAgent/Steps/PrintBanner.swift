@@ -17,3 +17,17 @@ public struct PrintBanner: BootStep {
         }
     }
 }
+
+/// The banner's identity line alone (host mode `--report-root`).
+public struct PrintIdentity: BootStep {
+    public init() {}
+
+    public var description: String { "print the identity" }
+
+    public func run(_ context: AgentContext) throws(AgentError) {
+        if let line = Banner(agentVersion: agentVersion, kernelRelease: "-", profile: nil, libraries: context.libraries,
+                             inventory: Inventory(), identity: context.identity).lines.last {
+            context.log.info(line)
+        }
+    }
+}

@@ -1,0 +1,158 @@
+import ImprintCore
+
+/// Brings up `lo` and one NIC with a static IPv4 address (`imprint.ip=`, else
+/// QEMU user networking's 10.0.2.15/24 via 10.0.2.2), then waits up to 3 s for
+/// its link. Nothing here is fatal: a failure is an ERROR line and the agent
+/// powers off as usual. Does nothing with `imprint.mode=probe`.
+public struct ConfigureNetwork: BootStep {
+    /// How long to wait for the link, and how often to look.
+    public var linkWaitMilliseconds: UInt64 = 3000
+    public var pollMilliseconds: UInt64 = 100
+
+    public init() {}
+
+    public var description: String { "configure the network" }
+
+    public func run(_ context: AgentContext) throws(AgentError) {
+        guard context.commandLine.mode != .probe else { return }
+        var identityMAC: String?
+        if case .present(let identity) = context.identity { identityMAC = identity.mac }
+        let interfaces = Inventory.gather(from: context.fs).interfaces
+        guard let nic = chooseInterface(interfaces, identityMAC: identityMAC) else {
+            context.log.error("no network interface with a driver to report through — check that the profile has the NIC's module (coldplug above lists what loaded)")
+            context.outcome = "no network"
+            return
+        }
+        let config = context.commandLine.ip ?? StaticIPv4.qemuUserDefault
+        let source = context.commandLine.ip == nil ? "QEMU user networking default; imprint.ip= overrides" : "imprint.ip="
+        do {
+            try context.network.bringUp("lo")
+            context.log.info("network: lo up")
+        } catch {
+            context.log.warning("\(error)")
+        }
+        do {
+            context.log.info("network: \(nic.name) mac \(nic.mac) driver \(nic.driver ?? "-"): \(config) (\(source))")
+            try context.network.bringUp(nic.name)
+            try context.network.setAddress(nic.name, address: config.address, netmask: config.netmask)
+            if let gateway = config.gateway {
+                try context.network.addDefaultRoute(nic.name, gateway: gateway)
+            }
+        } catch {
+            context.log.error("network: \(error) — the store cannot be reached; check imprint.ip= and the NIC")
+            context.outcome = "network failed"
+            return
+        }
+        let start = context.clock.milliseconds()
+        var state = "-"
+        while true {
+            state = context.fs.readValue("/sys/class/net/\(nic.name)/operstate") ?? "-"
+            let waited = context.clock.milliseconds() &- start
+            if state == "up" || state == "unknown" {
+                context.log.info("network: \(nic.name) link \(state) after \(waited) ms")
+                break
+            }
+            if waited >= linkWaitMilliseconds {
+                context.log.warning("network: \(nic.name) link still \(state) after \(waited) ms; trying anyway (check the cable)")
+                break
+            }
+            context.clock.sleep(milliseconds: pollMilliseconds)
+        }
+        context.configuredInterface = nic
+    }
+}
+
+/// PUTs `reports/<mac>/status.json` (phase `booted`) and `inventory.json` to
+/// the store with libcurl, retried (see ``RetryPolicy/reports``). A failure is
+/// an ERROR line saying what to check, never fatal. Does nothing with
+/// `imprint.mode=probe` unless `hostMode`, which also needs no configured network.
+public struct SendBootReports: BootStep {
+    public var hostMode: Bool
+
+    public init(hostMode: Bool = false) {
+        self.hostMode = hostMode
+    }
+
+    public var description: String { "send the booted report and the inventory" }
+
+    public func run(_ context: AgentContext) throws(AgentError) {
+        if !hostMode {
+            guard context.commandLine.mode != .probe else { return }
+            // ConfigureNetwork said why.
+            guard context.configuredInterface != nil else { return }
+        }
+        var identity: Identity?
+        switch context.identity {
+        case .present(let present): identity = present
+        case .absent: context.log.warning("no identity: reporting as a discovered machine, without a token")
+        case .invalid(let reason): context.log.warning("identity refused (\(reason)): reporting without a token")
+        }
+        let inventory = Inventory.gather(from: context.fs)
+        let macText = identity?.mac ?? context.configuredInterface?.mac ?? chooseInterface(inventory.interfaces, identityMAC: nil)?.mac
+        guard let macText, let mac = try? MACAddress(parsing: macText) else {
+            context.log.error("no MAC address to report as (\(macText ?? "no identity and no NIC")) — check the identity file")
+            context.outcome = "no report sent"
+            return
+        }
+        let servers = context.serverOverride.map { reportServers(identity: nil, commandLine: $0, profile: nil) }
+            ?? reportServers(identity: identity, commandLine: context.commandLine.server, profile: context.profile?.server)
+        guard !servers.isEmpty else {
+            context.log.error("no server to report to — give the identity \"servers\" (imprint device add --server), or imprint.server= on the kernel command line")
+            context.outcome = "no report sent"
+            return
+        }
+        context.log.info("report as \(mac.hyphenated) to \(servers.joined(separator: " "))\(identity?.token == nil ? " (no token)" : "")")
+        let headers = reportHeaders(token: identity?.token)
+        let status = BootReports.booted(mac: mac, updated: UTCTime.format(epochSeconds: context.wallClock()))
+        let inventoryJSON = BootReports.inventory(mac: mac, inventory: inventory, dmi: DMIInfo.gather(from: context.fs),
+                                                  pci: PCIDevice.gather(from: context.fs))
+        let base = "reports/\(mac.hyphenated)/"
+        let statusOutcome = upload(base + "status.json", status, servers: servers, headers: headers, context: context)
+        var inventoryOutcome: HTTPOutcome?
+        if statusOutcome.succeeded || statusOutcome.transportError == nil {
+            inventoryOutcome = upload(base + "inventory.json", inventoryJSON, servers: servers, headers: headers, context: context)
+        }
+        if statusOutcome.succeeded && inventoryOutcome?.succeeded == true {
+            context.reportsSent = true
+            context.outcome = "booted report sent"
+            context.log.info("reported booted and the inventory")
+            return
+        }
+        let failed = statusOutcome.succeeded ? inventoryOutcome ?? statusOutcome : statusOutcome
+        let name = statusOutcome.succeeded ? "inventory.json" : "status.json"
+        context.log.error("could not PUT \(name) after \(context.retry.attempts) tries (last: \(failed.description)) — \(hint(failed, servers: servers))")
+        context.outcome = "report failed"
+    }
+
+    private func hint(_ outcome: HTTPOutcome, servers: [String]) -> String {
+        switch outcome.status {
+        case 401, 403: return "check the device token (the identity's must match the store's; imprint device add --force makes a new pair)"
+        case 404: return "check the server URL (\(servers.joined(separator: ", "))) is an imprint store"
+        case 0: return "check the server URL (\(servers.joined(separator: ", "))) is reachable from this machine and the server runs"
+        default: return "check the server's log and the server URL (\(servers.joined(separator: ", ")))"
+        }
+    }
+
+    /// Tries each server in order, `attempts` rounds with backoff between them; the last outcome.
+    private func upload(_ path: String, _ json: JSONValue, servers: [String], headers: [String], context: AgentContext) -> HTTPOutcome {
+        let body = Array((json.serialized(pretty: true) + "\n").utf8)
+        let policy = context.retry
+        var last = HTTPOutcome(status: 0, transportError: "not tried")
+        for attempt in 1...max(1, policy.attempts) {
+            for server in servers {
+                let url = server + "/" + path
+                last = context.http.put(url: url, body: body, headers: headers, connectTimeoutSeconds: policy.connectTimeoutSeconds,
+                                        totalTimeoutSeconds: policy.totalTimeoutSeconds)
+                if last.succeeded {
+                    context.log.info("PUT \(url): \(last.description)")
+                    return last
+                }
+                context.log.warning("PUT \(url) failed (try \(attempt) of \(policy.attempts)): \(last.description)")
+            }
+            if attempt < policy.attempts {
+                context.clock.sleep(milliseconds: UInt64(policy.backoff(afterAttempt: attempt)) * 1000)
+            }
+        }
+        return last
+    }
+}
