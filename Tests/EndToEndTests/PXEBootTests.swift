@@ -46,7 +46,7 @@ import Testing
         defer { serve.interrupt(); serve.waitUntilExit() }
 
         let disk = "\(work)/disk.img"
-        FileManager.default.createFile(atPath: disk, contents: nil)
+        #expect(FileManager.default.createFile(atPath: disk, contents: nil))
         try FileHandle(forWritingTo: URL(fileURLWithPath: disk)).truncate(atOffset: 64 << 20)
         var arguments = [
             "-accel", "tcg", "-nodefaults", "-display", "none", "-no-reboot", "-m", "1024", "-serial", "stdio",
