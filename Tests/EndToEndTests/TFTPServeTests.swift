@@ -44,7 +44,6 @@ import Testing
     }
 
     @Test(arguments: [
-        (["serve", "--http", "127.0.0.1:8080"], "not available yet"),
         (["serve", "--tftp", "127.0.0.1"], "ADDR:PORT"),
         (["serve", "--tftp", "127.0.0.1:70000"], "not a port"),
         (["serve", "--tftp", "nonsense:69"], "not an IP address"),
