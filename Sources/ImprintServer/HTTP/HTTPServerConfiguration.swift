@@ -32,13 +32,13 @@ public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .addressInUse(address):
-            "cannot listen for HTTP on \(address): the address is in use (another web server, or an earlier imprint serve?)"
+            ListenFailure.addressInUse("HTTP", address, rivals: "another web server, or an earlier imprint serve?")
         case let .permissionDenied(address):
-            "cannot listen for HTTP on \(address): permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --http 0.0.0.0:8080)"
+            ListenFailure.permissionDenied("HTTP", address, flag: "--http 0.0.0.0:8080")
         case let .badRoot(message):
             message
         case let .cannotListen(address, reason):
-            "cannot listen for HTTP on \(address): \(reason)"
+            ListenFailure.other("HTTP", address, reason)
         }
     }
 }

@@ -46,13 +46,13 @@ public enum TFTPServerError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         switch self {
         case let .addressInUse(address):
-            "cannot listen for TFTP on \(address): the address is in use (another TFTP server such as tftpd-hpa, dnsmasq or an earlier imprint serve?)"
+            ListenFailure.addressInUse("TFTP", address, rivals: "another TFTP server such as tftpd-hpa, dnsmasq or an earlier imprint serve?")
         case let .permissionDenied(address):
-            "cannot listen for TFTP on \(address): permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; or use --tftp 0.0.0.0:6969)"
+            ListenFailure.permissionDenied("TFTP", address, flag: "--tftp 0.0.0.0:6969")
         case let .badRoot(message):
             message
         case let .cannotListen(address, reason):
-            "cannot listen for TFTP on \(address): \(reason)"
+            ListenFailure.other("TFTP", address, reason)
         }
     }
 }
