@@ -26,17 +26,20 @@ let package = Package(
 
         // Pure logic: no Foundation, no I/O.
         .target(name: "ImprintCore", swiftSettings: strict),
+        // SHA-256 through OpenSSL, shared by builder, server and agent (one digest piece, not three).
+        .target(name: "ImprintDigest", dependencies: ["COpenSSL"], swiftSettings: strict),
 
         .target(
             name: "ImprintBuilder",
             // COpenSSL for SHA-256 of images (1.35 GiB/s here, DESIGN section 10): a departure from
             // DESIGN section 2's list for this target, noted in docs/decisions.md.
-            dependencies: ["ImprintCore", "CArchive", "COpenSSL", .product(name: "Yams", package: "Yams")],
+            dependencies: ["ImprintCore", "ImprintDigest", "CArchive", "COpenSSL", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
         .target(
             name: "ImprintServer",
             dependencies: [
                 "ImprintCore",
+                "ImprintDigest",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -44,7 +47,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "ImprintAgent",
-            dependencies: ["ImprintCore", "CCurl", "CArchive", "COpenSSL", "CLinux"],
+            dependencies: ["ImprintCore", "ImprintDigest", "CCurl", "CArchive", "COpenSSL", "CLinux"],
             swiftSettings: strict),
 
         .executableTarget(
@@ -61,8 +64,8 @@ let package = Package(
 
         .testTarget(name: "ImprintCoreTests", dependencies: ["ImprintCore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "CArchive"]),
-        .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore"]),
-        .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore"]),
+        .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore", "ImprintDigest"]),
+        .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore", "ImprintDigest"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"], exclude: ["Golden"]),
     ]
 )

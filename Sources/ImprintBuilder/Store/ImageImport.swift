@@ -1,3 +1,4 @@
+import ImprintDigest
 import CArchive
 import Foundation
 import ImprintCore
@@ -48,7 +49,7 @@ final class ImageImport {
         self.output = output
         self.outputPath = outputPath
         self.progress = progress
-        blobHasher = try SHA256()
+        blobHasher = try SHA256.make()
     }
 
     deinit { readBuffer.deallocate() }
@@ -82,7 +83,7 @@ final class ImageImport {
         if header == ARCHIVE_EOF { throw StoreError("\(inputPath) holds no data: give a disk image or a tar archive") }
         try check(header, reader, "read \(inputPath)")
 
-        let uncompressedHasher = try SHA256()
+        let uncompressedHasher = try SHA256.make()
         var blocks = BlockMapBuilder()
         var head: [UInt8] = []
         var uncompressedSize = 0

@@ -1,3 +1,4 @@
+import ImprintDigest
 import Foundation
 import ImprintCore
 
@@ -109,7 +110,7 @@ extension Store {
             let assignment = DeviceAssignment(mac: item.mac, profile: item.profile.name, imageName: item.image.name,
                                               imageSha256: item.image.blob, hostname: item.hostname, files: files)
             let script = IPXEScript.device(mac: item.mac, hostname: item.hostname, profile: item.profile.script)
-            try FileIO.writeAtomically(Array((try SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
+            try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
             try publishDevice(item.mac, files: [
                 ("assignment.json", Array(assignment.serialized.utf8), 0o600),
                 ("identity.cpio", identity.cpio, 0o644),

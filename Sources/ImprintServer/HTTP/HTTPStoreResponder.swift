@@ -1,3 +1,4 @@
+import ImprintDigest
 import Glibc
 import Hummingbird
 import ImprintCore
@@ -172,7 +173,7 @@ struct HTTPStoreResponder: HTTPResponder {
                 return Self.status(.forbidden, note: "no token is stored for \(mac)")
             }
             let expected = Array(String(decoding: stored, as: UTF8.self).trimmingSpaces.trimmingNewlines.utf8)
-            guard expected.count == 64, HTTPSHA256.constantTimeEqual(Array(HTTPSHA256.hex(Array(token.utf8)).utf8), expected) else {
+            guard expected.count == 64, constantTimeEqual(Array(SHA256.hex(of: Array(token.utf8)).utf8), expected) else {
                 return Self.status(.forbidden, note: "wrong token for \(mac)")
             }
         }
