@@ -63,7 +63,7 @@ let package = Package(
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
 
         .testTarget(name: "ImprintCoreTests", dependencies: ["ImprintCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "CArchive"]),
+        .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "ImprintDigest", "CArchive"]),
         .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore", "ImprintDigest"]),
         .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore", "ImprintDigest"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"], exclude: ["Golden"]),

@@ -19,9 +19,9 @@ struct StoreImageTests {
         let d = added.descriptor
         #expect(d.compression == compression)
         #expect(d.format == .raw)
-        #expect(d.blob == (try sha256Hex(fileBytes)), "the blob is the file as given")
+        #expect(d.blob == (sha256Hex(fileBytes)), "the blob is the file as given")
         #expect(d.size == fileBytes.count)
-        #expect(d.uncompressedSha256 == (try sha256Hex(raw)))
+        #expect(d.uncompressedSha256 == (sha256Hex(raw)))
         #expect(d.uncompressedSize == raw.count)
         #expect(d.blockMap?.ranges == [
             .init(offset: 0, length: 65536), .init(offset: 262_144, length: 65536), .init(offset: 983_040, length: 65536),
@@ -76,8 +76,8 @@ struct StoreImageTests {
         let blob = try f.bytes(f.store.blob(d.blob))
         #expect(Compression.detect(blob) == .zstd)
         #expect(d.size == blob.count)
-        #expect(d.blob == (try sha256Hex(blob)))
-        #expect(d.uncompressedSha256 == (try sha256Hex(raw)))
+        #expect(d.blob == (sha256Hex(blob)))
+        #expect(d.uncompressedSha256 == (sha256Hex(raw)))
         try f.tool(["sh", "-c", "zstd -q -d -c \(f.store.blob(d.blob)) > back.img"])
         #expect(try f.bytes("\(f.work)/back.img") == raw, "the zstd tool reads the blob back to the image")
     }

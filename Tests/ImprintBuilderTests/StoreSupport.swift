@@ -1,5 +1,6 @@
 import Foundation
 import ImprintCore
+import ImprintDigest
 
 @testable import ImprintBuilder
 
@@ -88,4 +89,4 @@ struct StoreFixture {
     }
 }
 
-func sha256Hex(_ bytes: [UInt8]) throws -> String { try SHA256.hex(of: bytes) }
+func sha256Hex(_ bytes: [UInt8]) -> String { SHA256.hex(of: bytes) }
