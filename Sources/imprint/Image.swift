@@ -7,7 +7,7 @@ extension Imprint {
     struct Image: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import, list and remove golden images.",
-            subcommands: [Add.self, List.self, Remove.self])
+            subcommands: [Add.self, List.self, Remove.self, Demo.self])
     }
 }
 

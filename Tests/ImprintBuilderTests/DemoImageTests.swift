@@ -1,0 +1,145 @@
+import Foundation
+import ImprintCore
+import Testing
+
+@testable import ImprintBuilder
+
+/// Builds the demo disk (Debian kernel, busybox-static and systemd-boot-efi through apt, cached) and
+/// reads it back with the GPT parser, sfdisk, mtools and debugfs.
+@Suite(.serialized) struct DemoImageTests {
+    static func build(_ path: String) throws -> DemoImage.Report {
+        let recipe = try Recipe.load(path: "\(TestPaths.packageRoot)/recipes/qemu-virtio.yaml")
+        return try DemoImage(recipe: recipe, output: path, log: { _ in }).build()
+    }
+
+    static func tool(_ name: String, _ arguments: [String]) throws -> ProcessOutput {
+        let out = try run(name, arguments)
+        #expect(out.status == 0, "\(name) \(arguments.joined(separator: " ")): \(out.stderr)")
+        return out
+    }
+
+    @Test func diskLayoutAndContents() throws {
+        let work = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let disk = "\(work)/demo.img"
+        let report = try Self.build(disk)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: disk)))
+        #expect(bytes.count == report.diskSize, "report size")
+        #expect(report.diskSize <= 64 << 20, "small: \(report.diskSize) bytes")
+        #expect(!FileManager.default.fileExists(atPath: disk + ".partial"), "no staging file left")
+
+        // Our parser.
+        let table = try GPT.parse(disk: { offset, count in
+            offset + count <= bytes.count ? Array(bytes[offset..<offset + count]) : nil
+        }, diskSize: bytes.count)
+        #expect(!table.fromBackup, "primary table valid")
+        #expect(table.partitions.map(\.name) == ["esp", "root"], "partition names")
+        #expect(table.partitions.map(\.type) == [.efiSystem, .linuxFilesystem], "partition types")
+        #expect(table.partitions.allSatisfy { $0.offset % (1 << 20) == 0 }, "1 MiB aligned")
+        let esp = try #require(table.partition(named: "esp"))
+        let root = try #require(table.partition(named: "root"))
+
+        // sfdisk.
+        let listed = try JSONValue.parse(try Self.tool("sfdisk", ["--json", disk]).stdout)
+        let parts = listed["partitiontable"]?["partitions"]?.arrayValue ?? []
+        #expect(parts.compactMap { $0["name"]?.stringValue } == ["esp", "root"], "sfdisk sees both partitions")
+        #expect(parts.first?["start"]?.intValue == esp.offset / 512, "sfdisk's esp start")
+        #expect(parts.first?["type"]?.stringValue == GUID.efiSystem.description, "sfdisk's esp type")
+        #expect(try Self.tool("sfdisk", ["--verify", disk]).stdout.contains("No errors detected."), "sfdisk --verify")
+
+        // The ESP: FAT with the UKI, read in place.
+        let dir = try Self.tool("mdir", ["-b", "-i", "\(disk)@@\(esp.offset)", "::/EFI/BOOT"]).stdout
+        #expect(dir.contains("::/EFI/BOOT/BOOTX64.EFI"), "EFI/BOOT/BOOTX64.EFI on the ESP: \(dir)")
+        let info = try Self.tool("minfo", ["-i", "\(disk)@@\(esp.offset)", "::"]).stdout
+        #expect(info.contains("disk type=\"FAT16"), "the ESP is FAT16: \(info)")
+        let uki = "\(work)/BOOTX64.EFI"
+        _ = try Self.tool("mcopy", ["-i", "\(disk)@@\(esp.offset)", "::/EFI/BOOT/BOOTX64.EFI", uki])
+        let sections = try Self.tool("objdump", ["-h", uki]).stdout
+        for name in [".osrel", ".cmdline", ".linux", ".initrd"] {
+            #expect(sections.contains(" \(name) "), "UKI section \(name)")
+        }
+        _ = try Self.tool("objcopy", ["-O", "binary", "--only-section=.cmdline", uki, "\(work)/cmdline"])
+        #expect(try String(contentsOfFile: "\(work)/cmdline", encoding: .utf8) == DemoImage.cmdline, "UKI command line")
+
+        // The root: ext4 with the init and the hostname, read from the partition's bytes.
+        let rootFile = "\(work)/root.img"
+        try Data(bytes[root.offset..<root.offset + root.size]).write(to: URL(fileURLWithPath: rootFile))
+        #expect(try Self.tool("debugfs", ["-R", "cat /etc/hostname", rootFile]).stdout == "imprint-demo\n", "/etc/hostname")
+        let initScript = try Self.tool("debugfs", ["-R", "cat /sbin/init", rootFile]).stdout
+        #expect(initScript.hasPrefix("#!/bin/sh\n") && initScript.contains("say \"hello from $name\""), "/sbin/init is the demo script")
+        #expect(try Self.tool("debugfs", ["-R", "stat /sbin/poweroff", rootFile]).stdout.contains("Fast link dest: \"/bin/busybox\""),
+                "busybox applet links")
+        _ = try Self.tool("e2fsck", ["-fn", rootFile])
+
+        // The initrd's modules, in load order: each after what it needs.
+        let order = report.modules
+        func before(_ a: String, _ b: String) -> Bool {
+            guard let i = order.firstIndex(of: a), let j = order.firstIndex(of: b) else { return false }
+            return i < j
+        }
+        #expect(before("virtio_ring", "virtio") && before("virtio", "virtio_pci") && before("virtio_pci_modern_dev", "virtio_pci"),
+                "virtio_pci after its dependencies: \(order)")
+        #expect(order.contains("virtio_blk"), "virtio_blk: \(order)")
+        #expect(before("jbd2", "ext4") && before("mbcache", "ext4") && before("crc32c_generic", "ext4"),
+                "ext4 after its dependencies and crc32c: \(order)")
+    }
+
+    @Test func sameInputsGiveTheSameBytes() throws {
+        let work = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        _ = try Self.build("\(work)/a.img")
+        _ = try Self.build("\(work)/b.img")
+        let a = FileManager.default.contents(atPath: "\(work)/a.img")
+        let b = FileManager.default.contents(atPath: "\(work)/b.img")
+        #expect(a != nil && a == b, "two builds differ")
+    }
+
+    @Test func stubSectionsEndFromObjdump() {
+        let text = """
+
+            x/linuxx64.efi.stub:     file format pei-x86-64
+
+            Sections:
+            Idx Name          Size      VMA               LMA               File off  Algn
+              0 .text         0000bff0  0000000000004000  0000000000004000  00000400  2**4
+                              CONTENTS, ALLOC, LOAD, READONLY, CODE
+              6 .sbat         000000e2  0000000000019000  0000000000019000  00011000  2**2
+                              CONTENTS, ALLOC, LOAD, READONLY, DATA
+              7 .sdmagic      00000034  0000000000019100  0000000000019100  00011200  2**2
+                              CONTENTS, ALLOC, LOAD, READONLY, DATA
+            """
+        #expect(DemoImage.sectionsEnd(objdumpHeaders: text) == 0x19134, "end of .sdmagic")
+        #expect(DemoImage.sectionsEnd(objdumpHeaders: "no sections") == nil, "nothing to find")
+    }
+
+    @Test func initrdInitLoadsInOrderAndTreatsSoftdepsAsOptional() {
+        let script = DemoScripts.initrdInit(modules: ["crc32c_generic", "crc32c_intel", "ext4"], optional: ["crc32c_generic", "crc32c_intel"])
+        #expect(script.contains("for m in crc32c_generic crc32c_intel ext4; do"), "load order kept")
+        #expect(script.contains("case \" crc32c_generic crc32c_intel \" in"), "optional modules fail quietly")
+        #expect(script.contains("grep -qx PARTNAME=root"), "finds the root by GPT name")
+        #expect(script.hasSuffix("exec switch_root /newroot /sbin/init\n"), "switches root last")
+    }
+
+    @Test func peChecksumMatchesObjcopys() throws {
+        // objcopy fills in CheckSum itself: recomputing it over its output must give the same value.
+        let work = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let stub = try DebianPackage(name: "systemd-boot-efi", cache: Cache(), log: { _ in })
+            .fetch { $0.hasSuffix("/linuxx64.efi.stub") }.path("usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+        try Data("ID=test\n".utf8).write(to: URL(fileURLWithPath: "\(work)/osrel"))
+        _ = try Self.tool("objcopy", ["--add-section", ".osrel=\(work)/osrel", "--change-section-vma", ".osrel=0x20000", stub, "\(work)/t.efi"])
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(work)/t.efi")))
+        let pe = Int(bytes[0x3C]) | Int(bytes[0x3D]) << 8
+        let field = pe + 24 + 64
+        let stored = UInt32(bytes[field]) | UInt32(bytes[field + 1]) << 8 | UInt32(bytes[field + 2]) << 16 | UInt32(bytes[field + 3]) << 24
+        #expect(PEStamp.checksum(bytes, skipping: field) == stored, "same checksum as objcopy")
+        try PEStamp.pin("\(work)/t.efi", timestamp: 0)
+        #expect(try Self.tool("objdump", ["-p", "\(work)/t.efi"]).stdout.contains("Time/Date\t\tThu Jan  1 00:00:00 1970"), "time stamp pinned")
+    }
+
+    @Test func missingToolNamesItsPackage() {
+        #expect(DemoTool.mformat.hint.contains("mtools"), "mformat comes with mtools")
+        #expect(DemoTool.mkfsExt4.hint.contains("e2fsprogs"), "mkfs.ext4 comes with e2fsprogs")
+        #expect(DemoTool.objcopy.hint.contains("binutils"), "objcopy comes with binutils")
+    }
+}
