@@ -9,8 +9,13 @@ public struct HTTPServerConfiguration: Sendable {
     public var maxReportBytes = 1 << 20
     /// Largest body accepted for `reports/<mac>/log.txt`.
     public var maxLogBytes = 8 << 20
-    /// Bytes read from a file and written to the connection at a time.
-    public var chunkBytes = 256 << 10
+    /// Bytes read from a file and written to the connection at a time; the next chunk is read while
+    /// one is written, so a transfer holds at most two. 1 MiB rather than 256 KiB: a quarter of the
+    /// hops to the blocking pool (scripts/bench-http measured up to 10% more MB/s on one stream).
+    public var chunkBytes = 1 << 20
+    /// Bodies up to this size are read in one `pread` on the request's thread instead of streamed
+    /// from the blocking pool (4 KiB requests per second: about 2x). 0 streams everything.
+    public var inlineReadBytes = 64 << 10
     /// Gets one access-log line per request.
     public var log: @Sendable (String) -> Void
 

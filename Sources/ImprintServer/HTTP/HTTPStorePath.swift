@@ -30,7 +30,8 @@ enum HTTPStorePath {
             if part.isEmpty { throw .refused("empty segment") }
             if part == "." || part == ".." { throw .refused("dot segment") }
             if part.hasPrefix(".") { throw .refused("hidden name") }
-            if part.utf8.contains(0) || part.contains("\\") { throw .refused("NUL or backslash") }
+            // On bytes: String.contains(String) goes through Foundation's locale-aware search.
+            if part.utf8.contains(where: { $0 == 0 || $0 == UInt8(ascii: "\\") }) { throw .refused("NUL or backslash") }
         }
         if let first = parts.first, privateFolders.contains(first) { throw .refused("\(first)/ is never served") }
         return parts

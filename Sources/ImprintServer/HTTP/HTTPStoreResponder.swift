@@ -97,39 +97,65 @@ struct HTTPStoreResponder: HTTPResponder {
         guard request.method == .get, count > 0 else {
             return Outcome(response: Response(status: status, headers: headers, body: ResponseBody()), bytes: 0, note: nil)
         }
+        if count <= configuration.inlineReadBytes, let buffer = Self.readWhole(file, first: first, count: count) {
+            return Outcome(response: Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer)), bytes: count, note: nil)
+        }
         let body = Self.stream(file, first: first, count: count, chunk: configuration.chunkBytes) { sent, error in
             configuration.log("http: \(peer) GET \(Self.printable(target)) aborted after \(sent) of \(count) bytes: \(error)")
         }
         return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil)
     }
 
+    /// A small body in one `pread` on the request's own thread: the hop to the blocking pool and back
+    /// costs more than the read of a few KiB (nginx reads so too). Nil if the file came up short, so
+    /// the caller streams it and the transfer ends as a shrunk file's does.
+    private static func readWhole(_ file: HTTPOpenFile, first: Int, count: Int) -> ByteBuffer? {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { space in
+            max(0, file.read(into: UnsafeMutableRawBufferPointer(rebasing: space[0..<count]), offset: first))
+        }
+        return got == count ? buffer : nil
+    }
+
     /// Reads the file on NIO's blocking-I/O thread pool, a chunk at a time, so no file is ever whole
-    /// in memory and no read blocks a cooperative thread.
+    /// in memory and no read blocks a cooperative thread. The next chunk is read while the current
+    /// one is written: at most two chunks per transfer are in memory.
     private static func stream(_ file: HTTPOpenFile, first: Int, count: Int, chunk: Int,
                                aborted: @escaping @Sendable (Int, any Error) -> Void) -> ResponseBody {
         ResponseBody(contentLength: count) { writer in
-            var offset = first
             let end = first + count
+            var offset = first
             do {
-                while offset < end {
-                    let want = min(chunk, end - offset)
-                    let at = offset
-                    let buffer = try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
-                        var buffer = ByteBufferAllocator().buffer(capacity: want)
-                        let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: want) { space in
-                            max(0, file.read(into: UnsafeMutableRawBufferPointer(rebasing: space[0..<want]), offset: at))
-                        }
-                        guard got > 0 else { throw HTTPFileShrank() }
-                        return buffer
-                    }
+                var next = try await readChunk(file, at: offset, count: min(chunk, end - offset))
+                while true {
+                    let buffer = next
                     offset += buffer.readableBytes
+                    guard offset < end else {
+                        try await writer.write(buffer)
+                        break
+                    }
+                    let at = offset, want = min(chunk, end - offset)
+                    async let ahead = readChunk(file, at: at, count: want)
                     try await writer.write(buffer)
+                    next = try await ahead
                 }
                 try await writer.finish(nil)
             } catch {
                 aborted(offset - first, error)
                 throw error
             }
+        }
+    }
+
+    /// Up to `count` bytes at `offset`, read on the blocking pool; throws if the file ends first.
+    private static func readChunk(_ file: HTTPOpenFile, at offset: Int, count: Int) async throws -> ByteBuffer {
+        try await NIOThreadPool.singleton.runIfActive { () throws -> ByteBuffer in
+            var buffer = ByteBufferAllocator().buffer(capacity: count)
+            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { space in
+                max(0, file.read(into: UnsafeMutableRawBufferPointer(rebasing: space[0..<count]), offset: offset))
+            }
+            guard got > 0 else { throw HTTPFileShrank() }
+            return buffer
         }
     }
 
