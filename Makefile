@@ -22,10 +22,10 @@ release: bootstrap
 build: release
 	$(RELEASE_BIN)/imprint build recipes/qemu-virtio.yaml --store $(STORE)
 
-# The main job end to end. For now: build the agent image and boot it in a QEMU lab machine,
-# which prints its banner (NICs, disks) and powers off. Later issues extend this to PXE and deploy.
+# The main job end to end: build the agent image, make and add the demo disk image, add the lab
+# device, serve, PXE-boot a QEMU machine (OVMF) that deploys it and reboots into it (scripts/demo).
 demo: build
-	$(RELEASE_BIN)/imprint lab --profile qemu-virtio --store $(STORE)
+	IMPRINT_BIN=$(RELEASE_BIN)/imprint STORE=$(STORE) scripts/demo
 
 # Unit tests, builder tests and the QEMU end-to-end boot.
 test: release

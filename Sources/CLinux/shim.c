@@ -5,6 +5,7 @@
 #include <sys/reboot.h>
 #include <sys/ioctl.h>
 #include <linux/fs.h>
+#include <string.h>
 
 int imprint_finit_module(int fd, const char *params, int flags) {
     return (int)syscall(SYS_finit_module, fd, params, flags);
@@ -13,6 +14,19 @@ int imprint_power_off(void) { return reboot(RB_POWER_OFF); }
 int imprint_restart(void) { return reboot(RB_AUTOBOOT); }
 int imprint_blk_size(int fd, unsigned long long *bytes) {
     return ioctl(fd, BLKGETSIZE64, bytes);
+}
+
+int imprint_blk_reread_partitions(int fd) {
+    return ioctl(fd, BLKRRPART, 0);
+}
+
+int imprint_kexec_file_load(int kernel_fd, int initrd_fd, const char *cmdline, unsigned long flags) {
+    unsigned long length = cmdline ? strlen(cmdline) + 1 : 0;
+    return (int)syscall(SYS_kexec_file_load, kernel_fd, initrd_fd, length, cmdline, flags);
+}
+
+int imprint_reboot_kexec(void) {
+    return reboot(RB_KEXEC);
 }
 
 #include <errno.h>

@@ -58,7 +58,46 @@ public enum AgentMain {
                 return 2
             }
             return report(fs: fs, server: server, output: output, errors: errors)
+        case .deploy(let disk, let identity, let server, let rate):
+            return deploy(disk: disk, identityFile: identity, server: server, maximumRate: rate, output: output, errors: errors)
+        case .dhcp(let interface, let timeout):
+            return HostDHCP.run(interface: interface, timeoutSeconds: timeout, output: output, errors: errors)
         }
+    }
+
+    /// Host-mode deploy; 0 when the report says done, 1 otherwise, 2 for an unreadable identity.
+    public static func deploy(disk: String, identityFile: String, server: String?, maximumRate: Int? = nil, http: any HTTPClient = CurlHTTPClient(),
+                              clock: any AgentClock = MonotonicClock(), output: any LogSink, errors: any LogSink) -> Int32 {
+        let identity: Identity
+        do {
+            let text = try RootedFileSystem().readFile(identityFile)
+            identity = try Identity.parse(text)
+        } catch let error as ManifestError {
+            errors.write("imprint-agent: \(identityFile): \(error)\n")
+            return 2
+        } catch {
+            errors.write("imprint-agent: cannot read \(identityFile): \(error)\n")
+            return 2
+        }
+        let context = AgentContext(fs: RootedFileSystem(), loader: DryRunModuleLoader(), clock: clock, machine: LinuxMachine(),
+                                   log: Log(sinks: [output]), libraries: LibraryVersions.linked())
+        context.identity = .present(identity)
+        context.serverOverride = server
+        context.http = http
+        context.hostDisk = disk
+        context.streamRetry = .host
+        context.streamRetry.maximumRate = maximumRate
+        do {
+            try Agent(steps: Agent.hostDeploySteps).run(context)
+        } catch {
+            errors.write("imprint: error: \(error)\n")
+            return 1
+        }
+        if let failure = context.deployFailure {
+            errors.write("imprint-agent: deploy failed: \(failure)\n")
+            return 1
+        }
+        return context.deployedAfter == nil ? 1 : 0
     }
 
     /// Runs the report-root steps; 0 when both reports were stored, 1 otherwise.

@@ -1,4 +1,5 @@
 import Glibc
+import ImprintCore
 
 /// One step of the agent's boot, as data: the agent runs a list of these, and
 /// later work (network, fetch, write, report) adds steps rather than code paths.
@@ -35,10 +36,24 @@ public final class AgentContext {
     public var serverOverride: String?
     /// The interface `ConfigureNetwork` brought up, nil until then.
     public var configuredInterface: NetworkInterface?
+    public var lease: DHCPLease?
     /// Whether `SendBootReports` got both reports to the store.
     public var reportsSent = false
     /// What `PowerOff` says it has done, when a step knows better than its `reason`.
     public var outcome: String?
+    /// Deploy state (docs/deploy.md). Host mode: the file standing in for the disk.
+    public var hostDisk: String?
+    /// How long `ConfigureNetwork` took, for the report's `network` timing.
+    public var networkMilliseconds: UInt64?
+    /// Set when the deploy is done and reported: what the assignment says happens next.
+    public var deployedAfter: DeviceAssignment.After?
+    /// The failure that ended a host-mode deploy.
+    public var deployFailure: DeployFailure?
+    /// Pace of the stream's retries, and of the whole deploy's after a failure (PID 1: forever).
+    public var streamRetry = StreamRetryPolicy.machine
+    public var deployRetrySeconds: UInt64 = 60
+    /// How many times a failed deploy is tried on a machine; nil: forever (tests bound it).
+    public var deployAttempts: Int?
 
     public init(fs: any FileSystem, loader: any ModuleLoader, clock: any AgentClock, machine: any Machine,
                 log: Log, libraries: LibraryVersions) {
@@ -73,10 +88,18 @@ public struct Agent {
         FindKernelRelease(),
         Coldplug(),
         PrintBanner(),
-        // Both do nothing with imprint.mode=probe.
+        // These do nothing with imprint.mode=probe.
         ConfigureNetwork(),
         SendBootReports(),
+        Deploy(),
+        AfterDeploy(),
         PowerOff(reason: "probe done"),
+    ]
+
+    /// Host mode `--disk FILE --identity FILE.json`: the deploy against a file, no after-action.
+    public static let hostDeploySteps: [any BootStep] = [
+        PrintIdentity(),
+        Deploy(hostMode: true),
     ]
 
     /// Host mode against a fake root: no mounts, consoles or power; the
@@ -100,7 +123,9 @@ public struct Agent {
     /// Runs every step; the first error stops the rest.
     public func run(_ context: AgentContext) throws(AgentError) {
         for step in steps {
+            let start = context.clock.milliseconds()
             try step.run(context)
+            if step is ConfigureNetwork { context.networkMilliseconds = context.clock.milliseconds() &- start }
         }
     }
 

@@ -36,6 +36,9 @@ extension Imprint.Device {
         @Option(name: .customLong("file"), help: ArgumentHelp("Copy SRC into the deployed system at DST (repeatable).", valueName: "SRC:DST"))
         var files: [String] = []
 
+        @Option(name: .customLong("user-data"), help: ArgumentHelp("A cloud-init user-data file: the deployed system gets a NoCloud seed (meta-data made from the MAC and host name).", valueName: "FILE"))
+        var userData: String?
+
         @Option(name: .customLong("server"), help: ArgumentHelp("Store URL for the identity, tried in order (repeatable; default: the profile's agent.server).", valueName: "URL"))
         var servers: [String] = []
 
@@ -78,7 +81,14 @@ extension Imprint.Device {
                 } else {
                     requests = [DeviceRequest(mac: mac ?? "", profile: profile ?? "", image: image ?? "", hostname: hostname)]
                 }
-                let added = try store.addDevices(requests, servers: servers.map(trimmedURL), files: fileEntries, force: force)
+                var seed: DeviceAssignment.CloudInit?
+                if let userData {
+                    guard let data = FileManager.default.contents(atPath: userData), data.count <= Self.fileLimit else {
+                        throw CommandFailure("--user-data \(userData): cannot read it, or it is over 1 MiB")
+                    }
+                    seed = DeviceAssignment.CloudInit(userData: String(decoding: data, as: UTF8.self))
+                }
+                let added = try store.addDevices(requests, servers: servers.map(trimmedURL), files: fileEntries, cloudInit: seed, force: force)
                 if csv != nil {
                     print("added \(added.count) device\(added.count == 1 ? "" : "s") to \(store.root)")
                 } else {

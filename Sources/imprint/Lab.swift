@@ -26,17 +26,37 @@ extension Imprint {
         @Option(help: "Extra kernel command-line arguments.")
         var append: String?
 
+        @Flag(help: "Boot from the network: the NIC's iPXE ROM loads devices/<mac>/boot.ipxe from the store's server; the disk boots first, so a deployed disk boots after the agent's reboot.")
+        var pxe = false
+
+        @Option(help: ArgumentHelp("With --pxe: the store's base URL as the guest sees it (default: the device's identity server, else http://10.0.2.2:8080).", valueName: "URL"))
+        var server: String?
+
+        @Option(help: "Firmware: seabios (BIOS) or ovmf (UEFI).")
+        var firmware: String = "seabios"
+
         @Option(help: "Seconds to wait for the guest to power off.")
         var timeout: Double = 180
 
         @OptionGroup var store: StoreOptions
 
         func validate() throws {
+            guard firmware == "seabios" || firmware == "ovmf" else { throw ValidationError("--firmware is seabios or ovmf, not \(firmware)") }
+            if pxe {
+                if profile != nil || kernel != nil || !initrd.isEmpty { throw ValidationError("--pxe boots from the network: give no --profile, --kernel or --initrd") }
+            } else if server != nil {
+                throw ValidationError("--server goes with --pxe")
+            }
+            if pxe { return try validateMAC() }
             if profile != nil && (kernel != nil || !initrd.isEmpty) {
                 throw ValidationError("give --profile or --kernel/--initrd, not both")
             }
             if profile == nil && kernel == nil { throw ValidationError("give --profile P, or --kernel K --initrd I") }
             if kernel != nil && initrd.isEmpty { throw ValidationError("--kernel needs at least one --initrd") }
+            try validateMAC()
+        }
+
+        private func validateMAC() throws {
             let octets = mac.replacingOccurrences(of: "-", with: ":").split(separator: ":")
             guard octets.count == 6, octets.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isHexDigit) }) else {
                 throw ValidationError("'\(mac)' is not a MAC address such as 52:54:00:12:34:56")
@@ -45,7 +65,15 @@ extension Imprint {
 
         func run() throws {
             var machine: LabMachine
-            if let profile {
+            let hyphenated = mac.lowercased().replacingOccurrences(of: ":", with: "-")
+            if pxe {
+                let base = (server ?? identityServer(hyphenated) ?? "http://10.0.2.2:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                guard FileManager.default.fileExists(atPath: "\(store.path)/devices/\(hyphenated)/boot.ipxe") else {
+                    throw CommandFailure("no device \(mac) in \(store.path): imprint device add \(mac) --profile P --image NAME --store \(store.path)")
+                }
+                machine = LabMachine.pxe(bootfile: "\(base)/devices/\(hyphenated)/boot.ipxe", firmware: firmware == "ovmf" ? .ovmf : .seabios)
+                say("lab: PXE boot (\(firmware)) from \(base)/devices/\(hyphenated)/boot.ipxe; disk first, then the network")
+            } else if let profile {
                 let dir = "\(store.path)/boot/\(profile)"
                 guard FileManager.default.fileExists(atPath: "\(dir)/initrd.img") else {
                     throw CommandFailure("profile \(profile) is not built in \(store.path): run `imprint build recipes/\(profile).yaml --store \(store.path)`")
@@ -59,7 +87,8 @@ extension Imprint {
             } else {
                 machine = LabMachine(kernel: kernel ?? "", initrds: initrd, cmdline: "console=tty0 console=ttyS0")
             }
-            if let append { machine.cmdline += " " + append }
+            if let append, !pxe { machine.cmdline += " " + append }
+            if !pxe { machine.firmware = firmware == "ovmf" ? .ovmf : .seabios }
             machine.mac = mac.lowercased().replacingOccurrences(of: "-", with: ":")
             machine.disk = disk
             machine.timeoutSeconds = timeout
@@ -71,6 +100,16 @@ extension Imprint {
             } catch let error as LabMachine.LabError {
                 throw CommandFailure("lab: \(error)")
             }
+        }
+
+        /// The first server in the device's identity (what its agent will use), read from identity.cpio.
+        private func identityServer(_ hyphenated: String) -> String? {
+            guard let data = FileManager.default.contents(atPath: "\(store.path)/devices/\(hyphenated)/identity.cpio") else { return nil }
+            let text = String(decoding: data, as: UTF8.self)
+            guard let start = text.range(of: "\"servers\"") else { return nil }
+            let rest = text[start.upperBound...]
+            guard let open = rest.firstIndex(of: "\""), let close = rest[rest.index(after: open)...].firstIndex(of: "\"") else { return nil }
+            return String(rest[rest.index(after: open)..<close])
         }
     }
 }

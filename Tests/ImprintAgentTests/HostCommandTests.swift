@@ -12,7 +12,11 @@ struct HostCommandTests {
         (["--probe-root"], .usageError("--probe-root takes one directory")),
         (["--probe-root="], .usageError("--probe-root needs a directory")),
         (["--version", "x"], .usageError("--version takes no arguments")),
-        (["--disk", "d.img"], .usageError("unknown argument --disk")),
+        (["--disk", "d.img"], .usageError("--disk needs --identity FILE.json")),
+        (["--disk", "d.img", "--identity", "i.json"], .deploy(disk: "d.img", identity: "i.json", server: nil, maximumRate: nil)),
+        (["--identity", "i.json", "--disk", "d.img", "--server", "http://s", "--max-rate", "1000"], .deploy(disk: "d.img", identity: "i.json", server: "http://s", maximumRate: 1000)),
+        (["--disk", "d.img", "--identity", "i.json", "--max-rate", "0"], .usageError("--max-rate takes bytes per second, a positive integer")),
+        (["--identity", "i.json"], .usageError("--identity goes with --disk FILE")),
     ])
     func parses(arguments: [String], expected: HostCommand) {
         #expect(HostCommand.parse(arguments) == expected)

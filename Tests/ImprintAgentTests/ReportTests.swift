@@ -177,7 +177,7 @@ struct ReportLogicTests {
 struct ReportStepTests {
     static let token = String(repeating: "0f", count: 32)
 
-    static func root(cmdline: String = "console=ttyS0") -> FakeRoot {
+    static func root(cmdline: String = "console=ttyS0 imprint.ip=10.0.2.15/24,10.0.2.2") -> FakeRoot {
         let root = ReportLogicTests.machine()
         root.write("proc/cmdline", cmdline + "\n")
         // As imprint device add writes it (docs/store.md).
@@ -228,7 +228,7 @@ struct ReportStepTests {
         #expect(try JSONValue.parse(http.calls[1].body)["pci"]?.arrayValue?.count == 2)
         #expect(context.reportsSent)
         #expect(context.outcome == "booted report sent")
-        #expect(sink.lines.contains("imprint: network: eth0 mac 52:54:00:12:34:56 driver virtio_net: 10.0.2.15/24 gateway 10.0.2.2 (QEMU user networking default; imprint.ip= overrides)"))
+        #expect(sink.lines.contains("imprint: network: eth0 mac 52:54:00:12:34:56 driver virtio_net: 10.0.2.15/24 gateway 10.0.2.2 (imprint.ip=)"))
         #expect(sink.lines.contains("imprint: network: eth0 link up after 0 ms"))
         #expect(sink.lines.contains("imprint: PUT http://10.0.2.2:8080/reports/52-54-00-12-34-56/status.json: HTTP 200"))
         #expect(!sink.lines.joined().contains(Self.token))
@@ -330,7 +330,7 @@ struct ReportStepTests {
     @Test("the whole PID 1 boot without a mode reports, then powers off saying so")
     func boots() throws {
         let root = AgentTests.bootedRoot()
-        root.write("proc/cmdline", "console=ttyS0\n")
+        root.write("proc/cmdline", "console=ttyS0 imprint.ip=10.0.2.15/24,10.0.2.2\n")
         root.write("etc/imprint/identity.json", #"{"version":1,"mac":"52:54:00:12:34:56","servers":["http://s"],"token":"t"}"#)
         root.write("sys/class/net/eth0/address", "52:54:00:12:34:56\n")
         root.write("sys/class/net/eth0/operstate", "up\n")
@@ -343,13 +343,18 @@ struct ReportStepTests {
         let network = FakeNetwork()
         context.http = http
         context.network = network
+        // This fake HTTP client cannot GET: the deploy fails once and the machine powers off.
+        context.deployAttempts = 1
         try Agent(steps: Agent.initSteps).run(context)
-        #expect(http.calls.count == 2)
+        #expect(http.calls.count >= 2)
+        #expect(http.calls.prefix(2).map(\.url) == ["http://s/reports/52-54-00-12-34-56/status.json", "http://s/reports/52-54-00-12-34-56/inventory.json"])
         #expect(network.events.first == "up lo")
         #expect(machine.events.suffix(3) == ["sync", "power off", "idle"])
         let serial = machine.consoles["ttyS0"]?.lines ?? []
         #expect(serial.contains("imprint: identity mac 52:54:00:12:34:56 hostname -"))
-        #expect(serial.contains("imprint: booted report sent, powering off"))
+        #expect(serial.contains("imprint: reported booted and the inventory"))
+        #expect(serial.contains { $0.hasPrefix("imprint: ERROR: assignment: could not GET the assignment") })
+        #expect(serial.contains("imprint: deploy failed, powering off"))
     }
 }
 
@@ -362,7 +367,7 @@ struct ReportRootTests {
         #expect(HostCommand.parse(["--report-root", "/r"]) == .reportRoot("/r", server: nil))
         #expect(HostCommand.parse(["--server", "http://s"]) == .usageError("--server goes with --report-root DIR"))
         #expect(HostCommand.parse(["--report-root"]) == .usageError("--report-root needs a value"))
-        #expect(HostCommand.parse(["--report-root", "/r", "--disk", "x"]) == .usageError("unknown argument --disk"))
+        #expect(HostCommand.parse(["--report-root", "/r", "--disk", "x"]) == .usageError("unknown argument --report-root with --disk"))
     }
 
     @Test("PUTs status.json and inventory.json with libcurl: path, token, no Expect: 100-continue, JSON bodies")

@@ -10,6 +10,12 @@ int imprint_power_off(void);
 int imprint_restart(void);
 // ioctl(2) is variadic: BLKGETSIZE64 for a block device's size in bytes.
 int imprint_blk_size(int fd, unsigned long long *bytes);
+// BLKRRPART: the kernel re-reads a disk's partition table after a deploy wrote a new one.
+int imprint_blk_reread_partitions(int fd);
+// kexec_file_load(2) has no glibc wrapper; initrd_fd -1 with KEXEC_FILE_NO_INITRAMFS (4) in flags.
+int imprint_kexec_file_load(int kernel_fd, int initrd_fd, const char *cmdline, unsigned long flags);
+// reboot(2) into the kernel kexec_file_load staged.
+int imprint_reboot_kexec(void);
 // Network configuration ioctls (variadic), on a socket the caller opened
 // (AF_INET, SOCK_DGRAM). Addresses are IPv4 in host byte order (10.0.2.15 is
 // 0x0A00020F). Each returns ioctl's result: -1 with errno set on failure.
@@ -21,4 +27,5 @@ int imprint_if_set_address(int fd, const char *name, unsigned int address);
 int imprint_if_set_netmask(int fd, const char *name, unsigned int netmask);
 // SIOCADDRT: a default route (0.0.0.0/0) via gateway, out of the named interface.
 int imprint_add_default_route(int fd, const char *name, unsigned int gateway);
+#include "imprint_packet.h"
 #endif

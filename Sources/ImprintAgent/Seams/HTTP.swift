@@ -26,6 +26,15 @@ public struct HTTPOutcome: Equatable, Sendable {
 public protocol HTTPClient {
     /// PUTs `body` to `url` with `headers` (`Name: value`), within the timeouts.
     func put(url: String, body: [UInt8], headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int) -> HTTPOutcome
+    /// GETs a small document (a manifest): its body, at most `maximumBytes`.
+    func get(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8])
+}
+
+extension HTTPClient {
+    /// Clients made only for reports (older test doubles) cannot GET.
+    public func get(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
+        (HTTPOutcome(status: 0, transportError: "this HTTP client cannot GET"), [])
+    }
 }
 
 /// libcurl's easy interface, one handle per request.
@@ -79,6 +88,62 @@ public struct CurlHTTPClient: HTTPClient {
         }
         return HTTPOutcome(status: status)
     }
+}
+
+extension CurlHTTPClient {
+    public func get(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
+        guard let handle = curl_easy_init() else { return (HTTPOutcome(status: 0, transportError: "curl_easy_init failed"), []) }
+        defer { curl_easy_cleanup(handle) }
+        var list: UnsafeMutablePointer<curl_slist>?
+        for header in headers {
+            guard let appended = curl_slist_append(list, header) else {
+                curl_slist_free_all(list)
+                return (HTTPOutcome(status: 0, transportError: "curl_slist_append failed"), [])
+            }
+            list = appended
+        }
+        defer { curl_slist_free_all(list) }
+        let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        defer { errorBuffer.deallocate() }
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let sink = BodySink(limit: maximumBytes)
+        let collect: imprint_curl_write_fn = { data, size, count, context in
+            guard let data, let context else { return 0 }
+            let sink = Unmanaged<BodySink>.fromOpaque(context).takeUnretainedValue()
+            let length = size &* count
+            guard sink.bytes.count + length <= sink.limit else { return 0 }
+            sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+            return length
+        }
+        var setup = imprint_curl_setopt_string(handle, CURLOPT_URL, url)
+        func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+        set(imprint_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
+        set(imprint_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds))
+        set(imprint_curl_setopt_long(handle, CURLOPT_TIMEOUT, totalTimeoutSeconds))
+        set(imprint_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        set(imprint_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
+        set(imprint_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, collect))
+        set(imprint_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque()))
+        let code = setup == CURLE_OK ? curl_easy_perform(handle) : setup
+        var status = 0
+        _ = imprint_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        guard code == CURLE_OK else {
+            if code == CURLE_WRITE_ERROR && sink.bytes.count >= 0 && status != 0 {
+                return (HTTPOutcome(status: status, transportError: "the answer is larger than \(maximumBytes) bytes"), [])
+            }
+            let summary = curl_easy_strerror(code).map { String(cString: $0) } ?? "curl error \(code.rawValue)"
+            let detail = String(cString: errorBuffer)
+            return (HTTPOutcome(status: status, transportError: detail.isEmpty ? summary : "\(summary): \(detail)"), [])
+        }
+        return (HTTPOutcome(status: status), sink.bytes)
+    }
+}
+
+/// A GET's body as it arrives, up to a limit.
+private final class BodySink {
+    let limit: Int
+    var bytes: [UInt8] = []
+    init(limit: Int) { self.limit = limit }
 }
 
 /// How reports are retried: `attempts` tries, sleeping `backoffSeconds[i]` after failed try i.

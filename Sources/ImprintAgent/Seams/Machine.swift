@@ -37,6 +37,15 @@ public protocol Machine {
     func powerOff() -> SystemError
     /// Waits forever, as PID 1 must rather than exit.
     func idleForever()
+    /// Restarts the machine; returns only if that failed.
+    func restart() -> SystemError
+    /// Boots the kernel at `kernel` (with `initrd`, if any) through kexec; returns only if that failed.
+    func kexec(kernel: String, initrd: String?, commandLine: String) -> SystemError
+}
+
+extension Machine {
+    public func restart() -> SystemError { SystemError("restart", code: ENOSYS) }
+    public func kexec(kernel: String, initrd: String?, commandLine: String) -> SystemError { SystemError("kexec", code: ENOSYS) }
 }
 
 /// The running Linux machine.
@@ -93,6 +102,30 @@ public struct LinuxMachine: Machine {
     public func powerOff() -> SystemError {
         _ = imprint_power_off()
         return SystemError("power off", code: errno)
+    }
+
+    public func restart() -> SystemError {
+        _ = imprint_restart()
+        return SystemError("restart", code: errno)
+    }
+
+    public func kexec(kernel: String, initrd: String?, commandLine: String) -> SystemError {
+        let kernelFD = open(kernel, O_RDONLY | O_CLOEXEC)
+        guard kernelFD >= 0 else { return SystemError("open \(kernel)", code: errno) }
+        defer { close(kernelFD) }
+        var initrdFD: Int32 = -1
+        if let initrd {
+            initrdFD = open(initrd, O_RDONLY | O_CLOEXEC)
+            guard initrdFD >= 0 else { return SystemError("open \(initrd)", code: errno) }
+        }
+        defer { if initrdFD >= 0 { close(initrdFD) } }
+        // KEXEC_FILE_NO_INITRAMFS is 4.
+        guard imprint_kexec_file_load(kernelFD, initrdFD, commandLine, initrdFD >= 0 ? 0 : 4) == 0 else {
+            return SystemError("kexec_file_load \(kernel)", code: errno)
+        }
+        Glibc.sync()
+        _ = imprint_reboot_kexec()
+        return SystemError("reboot into the kexec kernel", code: errno)
     }
 
     public func idleForever() {

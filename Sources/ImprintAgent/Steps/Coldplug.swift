@@ -132,3 +132,30 @@ public struct Coldplug: BootStep {
         return error.description
     }
 }
+
+extension Coldplug {
+    /// Loads what a file system type needs (`fs-ext4` in `modules.alias`, with its dependencies and
+    /// soft dependencies), as the kernel's `request_module` would with a modprobe: the initrd has
+    /// none, and no device's modalias asks for a file system. Returns why it could not, or nil.
+    static func loadFilesystem(_ type: String, context: AgentContext) -> String? {
+        guard let release = context.kernelRelease else { return "the kernel release is unknown" }
+        let directory = "/lib/modules/" + release
+        let graph: ModuleGraph
+        do {
+            graph = try loadGraph(context.fs, directory: directory, log: context.log)
+        } catch {
+            return error.description
+        }
+        let plan = planColdplug(modaliases: ["fs-\(type)"], graph: graph, loaded: presentModules(context.fs))
+        for load in plan {
+            do {
+                _ = try context.loader.load(name: load.name, file: context.fs.hostPath(directory + "/" + load.path))
+                context.log.info("load \(load.name) (for \(load.modalias))")
+            } catch {
+                // A soft dependency may fail (crc32c_intel under TCG) while a fallback works.
+                context.log.warning("load \(load.name) failed: \(explain(error)) (for \(load.modalias))")
+            }
+        }
+        return nil
+    }
+}

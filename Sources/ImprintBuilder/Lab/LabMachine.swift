@@ -12,11 +12,37 @@ public struct LabMachine: Sendable {
     public var disk: String?
     public var memoryMiB = 1024
     public var timeoutSeconds: Double = 180
+    /// How the machine boots: the kernel directly, or from the network through the NIC's iPXE ROM.
+    public var boot: Boot = .kernel
+    public var firmware: Firmware = .seabios
+
+    public enum Boot: Equatable, Sendable {
+        /// `-kernel`/`-initrd`, `-no-reboot`: the run ends at the guest's first reboot or power off.
+        case kernel
+        /// PXE with QEMU user networking handing iPXE `bootfile` (an http:// or tftp:// URL). The disk
+        /// boots first and the NIC second, and a reboot is a reboot: a blank disk falls through to the
+        /// network, a deployed one boots (DESIGN section 10). The run ends when the guest powers off.
+        case pxe(bootfile: String)
+    }
+
+    public enum Firmware: String, Equatable, Sendable {
+        case seabios
+        /// Debian's OVMF (UEFI).
+        case ovmf
+    }
 
     public init(kernel: String, initrds: [String], cmdline: String) {
         self.kernel = kernel
         self.initrds = initrds
         self.cmdline = cmdline
+    }
+
+    /// A machine that boots from the network (no kernel of its own).
+    public static func pxe(bootfile: String, firmware: Firmware) -> LabMachine {
+        var machine = LabMachine(kernel: "", initrds: [], cmdline: "")
+        machine.boot = .pxe(bootfile: bootfile)
+        machine.firmware = firmware
+        return machine
     }
 
     public struct Outcome: Sendable {
@@ -47,6 +73,16 @@ public struct LabMachine: Sendable {
 
     /// The QEMU command line (without the executable).
     public func arguments(initrd: String, disk: String) -> [String] {
+        if case .pxe(let bootfile) = boot {
+            var arguments = ["-accel", "tcg", "-nodefaults", "-display", "none", "-m", "\(memoryMiB)", "-smp", "1", "-serial", "stdio"]
+            if firmware == .ovmf { arguments += ["-bios", "/usr/share/ovmf/OVMF.fd"] }
+            return arguments + [
+                "-netdev", "user,id=net0,bootfile=\(bootfile)",
+                "-device", "virtio-net-pci,netdev=net0,mac=\(mac),bootindex=2",
+                "-drive", "file=\(disk),if=none,id=disk0,format=raw",
+                "-device", "virtio-blk-pci,drive=disk0,bootindex=1",
+            ]
+        }
         var append = cmdline
         // panic=-1 with -no-reboot turns a kernel panic into a QEMU exit instead of a hang.
         if !append.split(separator: " ").contains(where: { $0.hasPrefix("panic=") }) { append += " panic=-1" }
@@ -54,6 +90,7 @@ public struct LabMachine: Sendable {
             "-accel", "tcg", "-nodefaults", "-display", "none", "-no-reboot",
             "-m", "\(memoryMiB)", "-smp", "1",
             "-serial", "stdio",
+        ] + (firmware == .ovmf ? ["-bios", "/usr/share/ovmf/OVMF.fd"] : []) + [
             "-kernel", kernel, "-initrd", initrd, "-append", append,
             // romfile= skips the NIC's iPXE ROM: this is a direct kernel boot.
             "-netdev", "user,id=net0",
@@ -69,7 +106,7 @@ public struct LabMachine: Sendable {
         guard let qemu = which("qemu-system-x86_64") else {
             throw LabError.setup("qemu-system-x86_64 not found: run scripts/bootstrap (Debian package qemu-system-x86)")
         }
-        for file in [kernel] + initrds where !fm.isReadableFile(atPath: file) {
+        for file in (boot == .kernel ? [kernel] + initrds : []) where !fm.isReadableFile(atPath: file) {
             throw LabError.setup("cannot read \(file): build the profile first (imprint build RECIPE)")
         }
         let work = NSTemporaryDirectory() + "imprint-lab-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -77,6 +114,9 @@ public struct LabMachine: Sendable {
         defer { try? fm.removeItem(atPath: work) }
 
         let initrd = "\(work)/initrd"
+        if firmware == .ovmf && !fm.isReadableFile(atPath: "/usr/share/ovmf/OVMF.fd") {
+            throw LabError.setup("no /usr/share/ovmf/OVMF.fd: run scripts/bootstrap (Debian package ovmf)")
+        }
         var joined = Data()
         for file in initrds {
             guard var data = fm.contents(atPath: file) else { throw LabError.setup("cannot read \(file)") }

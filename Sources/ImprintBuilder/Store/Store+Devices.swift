@@ -49,6 +49,7 @@ extension Store {
     /// `servers` go into every identity; empty means each profile's `agent.server`.
     @discardableResult
     public func addDevices(_ requests: [DeviceRequest], servers: [String] = [], files: [DeviceAssignment.File] = [],
+                           cloudInit: DeviceAssignment.CloudInit? = nil,
                            force: Bool = false) throws -> [DeviceAssignment] {
         var problems: [(line: Int?, message: String)] = []
         var profiles: [String: Result<BuiltProfile, StoreError>] = [:]
@@ -107,8 +108,9 @@ extension Store {
             let identity = DeviceIdentity(mac: item.mac, hostname: item.hostname,
                                           servers: servers.isEmpty ? [item.profile.defaultServer].compactMap { $0 } : servers,
                                           token: token)
-            let assignment = DeviceAssignment(mac: item.mac, profile: item.profile.name, imageName: item.image.name,
+            var assignment = DeviceAssignment(mac: item.mac, profile: item.profile.name, imageName: item.image.name,
                                               imageSha256: item.image.blob, hostname: item.hostname, files: files)
+            assignment.cloudInit = cloudInit
             let script = IPXEScript.device(mac: item.mac, hostname: item.hostname, profile: item.profile.script)
             try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
             try publishDevice(item.mac, files: [

@@ -1,0 +1,67 @@
+import ImprintCore
+
+/// The deploy (DESIGN section 6): fetch the assignment and the image descriptor, check the
+/// disk before writing, stream the image onto it verifying the blob's digest, customize the
+/// deployed system, report `done`. On a machine a failure is reported and the whole deploy is
+/// tried again after `deployRetrySeconds`, forever; in host mode the first failure ends it.
+public struct Deploy: BootStep {
+    public var hostMode: Bool
+
+    public init(hostMode: Bool = false) {
+        self.hostMode = hostMode
+    }
+
+    public var description: String { "deploy the assigned image" }
+
+    public func run(_ context: AgentContext) throws(AgentError) {
+        if !hostMode {
+            guard context.commandLine.mode != .probe else { return }
+            // ConfigureNetwork said why there is no network.
+            guard context.configuredInterface != nil else { return }
+        }
+        var identity: Identity?
+        if case .present(let present) = context.identity { identity = present }
+        let macText = identity?.mac ?? context.configuredInterface?.mac
+        guard let macText, let mac = try? MACAddress(parsing: macText) else {
+            fail(DeployFailure(.assignment, "no MAC address to deploy as", hint: "give an identity (imprint device add) or check the NIC", retryable: false), context)
+            return
+        }
+        let servers = context.serverOverride.map { reportServers(identity: nil, commandLine: $0, profile: nil) }
+            ?? reportServers(identity: identity, commandLine: context.commandLine.server, profile: context.profile?.server)
+        guard !servers.isEmpty else {
+            fail(DeployFailure(.assignment, "no server to fetch the assignment from",
+                               hint: "give the identity \"servers\" (imprint device add --server), or imprint.server= on the kernel command line", retryable: false), context)
+            return
+        }
+        let reporter = DeployReporter(mac: mac, servers: servers, token: identity?.token, http: context.http, clock: context.clock,
+                                      wallClock: context.wallClock, log: context.log, retry: context.retry)
+        if let network = context.networkMilliseconds { reporter.record("network", milliseconds: network) }
+        let session = DeploySession(context: context, reporter: reporter, mac: mac, servers: servers, token: identity?.token, hostMode: hostMode)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let assignment = try session.deploy()
+                context.deployedAfter = assignment.after
+                context.outcome = "deployed"
+                return
+            } catch {
+                context.log.error(error.description)
+                reporter.failed(error)
+                if hostMode || context.deployAttempts.map({ attempt >= $0 }) == true {
+                    context.deployFailure = error
+                    context.outcome = "deploy failed"
+                    return
+                }
+                context.log.info("the deploy will be tried again in \(context.deployRetrySeconds) s (fix the cause above; nothing is marked done)")
+                context.clock.sleep(milliseconds: context.deployRetrySeconds * 1000)
+            }
+        }
+    }
+
+    private func fail(_ failure: DeployFailure, _ context: AgentContext) {
+        context.log.error(failure.description)
+        context.deployFailure = failure
+        context.outcome = "deploy failed"
+    }
+}

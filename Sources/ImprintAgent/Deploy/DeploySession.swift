@@ -1,0 +1,150 @@
+import ImprintCore
+
+/// One try at the deploy, phase by phase; every failure is a ``DeployFailure``.
+struct DeploySession {
+    let context: AgentContext
+    let reporter: DeployReporter
+    let mac: MACAddress
+    let servers: [String]
+    let token: String?
+    let hostMode: Bool
+
+    /// Seconds between polls while the store has no assignment for this machine.
+    var pollSeconds: UInt64 = 15
+
+    private var log: Log { context.log }
+    private var headers: [String] { token.map { ["Authorization: Bearer \($0)"] } ?? [] }
+
+    /// assignment -> descriptor -> preflight -> stream (+verify) -> customize -> done.
+    func deploy() throws(DeployFailure) -> DeviceAssignment {
+        reporter.enter(.assignment)
+        let assignment = try fetchAssignment()
+        let image = try fetchDescriptor(assignment)
+        log.info("assignment: image \(image.name) (\(image.format.rawValue), \(image.compression.rawValue), \(humanSize(image.size)) -> \(humanSize(image.uncompressedSize))), hostname \(assignment.hostname ?? "-"), after \(assignment.after.rawValue)")
+
+        let disk = try preflight(assignment, image)
+        reporter.enter(.streaming, closing: "assignment")
+        let download = BlobDownload(urls: servers.map { "\($0)/blobs/sha256/\(image.blob)" }, headers: headers, expectedSize: image.size,
+                                    policy: context.streamRetry, clock: context.clock, log: log)
+        download.onSlowRetry = { reporter.retrying($0) }
+        let stream = try ImageStream(download: download, compression: image.compression, disk: disk, imageSize: image.uncompressedSize,
+                                     expectedSha256: assignment.imageSha256)
+        let total = image.uncompressedSize
+        var nextLog = total / 10
+        stream.progress = { done, _ in
+            reporter.progress(written: done, total: total)
+            if done >= nextLog && total > 0 {
+                log.info("stream: \(done * 100 / total)% (\(humanSize(done)) of \(humanSize(total)))")
+                nextLog += total / 10
+            }
+        }
+        let result = try stream.run()
+        reporter.progress(written: result.imageBytes, total: total, force: true)
+        log.info("stream: \(humanSize(result.imageBytes)) image, \(humanSize(result.dataBytesWritten)) written (zero blocks skipped), blob sha256 \(result.blobSha256) verified")
+
+        reporter.enter(.verifying, closing: "stream")
+        if let warning = try disk.flush() { log.warning(warning) }
+        log.info("verify: the blob's digest matched; \(disk.path) synced")
+
+        reporter.enter(.customizing, closing: "verify")
+        try Customizer(context: context, hostMode: hostMode).customize(assignment, disk: disk)
+        if reporter.done(closing: "customize") {
+            log.info("deploy done: \(image.name) on \(disk.path)")
+        } else {
+            log.warning("deploy done: \(image.name) on \(disk.path), but the done report could not be sent")
+        }
+        return assignment
+    }
+
+    /// `devices/<mac>/assignment.json`; while the store has none (404), polls: forever on a
+    /// machine (discovery), once in host mode.
+    private func fetchAssignment() throws(DeployFailure) -> DeviceAssignment {
+        var polls = 0
+        while true {
+            let (status, body) = try fetch("devices/\(mac.hyphenated)/assignment.json", what: "assignment", phase: .assignment)
+            if status == 404 {
+                guard !hostMode else {
+                    throw DeployFailure(.assignment, "the store has no assignment for \(mac.colon)", hint: "imprint device add \(mac.colon) --profile P --image NAME", retryable: false)
+                }
+                polls += 1
+                log.info("no assignment for \(mac.colon) yet (poll \(polls)); asking again in \(pollSeconds) s — add one with imprint device add")
+                context.clock.sleep(milliseconds: pollSeconds * 1000)
+                continue
+            }
+            let assignment: DeviceAssignment
+            do {
+                assignment = try DeviceAssignment.parse(String(decoding: body, as: UTF8.self))
+            } catch {
+                throw DeployFailure(.assignment, "the assignment was refused: \(error)", hint: "re-create it with this imprint's `imprint device add --force`", retryable: false)
+            }
+            guard assignment.mac == mac else {
+                throw DeployFailure(.assignment, "the assignment is for \(assignment.mac.colon), this machine is \(mac.colon)", hint: "re-create the device's assignment", retryable: false)
+            }
+            guard assignment.mode == .deploy else {
+                throw DeployFailure(.assignment, "the assignment's mode is \(assignment.mode.rawValue); this agent deploys only", hint: "assign a deploy", retryable: false)
+            }
+            return assignment
+        }
+    }
+
+    private func fetchDescriptor(_ assignment: DeviceAssignment) throws(DeployFailure) -> ImageDescriptor {
+        let (status, body) = try fetch("images/\(assignment.imageName).json", what: "image descriptor", phase: .assignment)
+        if status == 404 {
+            throw DeployFailure(.assignment, "the assignment names image \(assignment.imageName), which the store does not have",
+                                hint: "imprint image add FILE --name \(assignment.imageName), or assign another image", retryable: false)
+        }
+        let image: ImageDescriptor
+        do {
+            image = try ImageDescriptor.parse(String(decoding: body, as: UTF8.self))
+        } catch {
+            throw DeployFailure(.assignment, "image \(assignment.imageName)'s descriptor was refused: \(error)", hint: "re-add the image with this imprint", retryable: false)
+        }
+        guard image.blob == assignment.imageSha256 else {
+            throw DeployFailure(.assignment, "the assignment expects image \(assignment.imageName) with blob \(assignment.imageSha256), the store's descriptor names \(image.blob)",
+                                hint: "the image was replaced after the device was added: imprint device add --force", retryable: false)
+        }
+        return image
+    }
+
+    /// The disk: resolved and checked before a single byte is written.
+    private func preflight(_ assignment: DeviceAssignment, _ image: ImageDescriptor) throws(DeployFailure) -> any DiskDevice {
+        let path: String
+        if hostMode {
+            guard let file = context.hostDisk else { throw DeployFailure(.preflight, "no --disk FILE", hint: "give imprint-agent --disk FILE", retryable: false) }
+            path = file
+        } else {
+            let disks = Inventory.gather(from: context.fs).disks
+            switch DiskChoice.choose(assignment.disk, disks: disks, excluded: [], imageBytes: image.uncompressedSize) {
+            case .success(let disk): path = "/dev/" + disk.name
+            case .failure(let failure): throw failure
+            }
+        }
+        let disk = try OpenedDisk(path: path)
+        if let problem = DiskChoice.check(image: image, diskBytes: disk.size, diskName: path) { throw problem }
+        log.info("preflight: \(path) holds \(humanSize(disk.size)); the image needs \(humanSize(image.uncompressedSize)), \(humanSize(image.blockMap?.dataBytes ?? image.uncompressedSize)) of it data")
+        return disk
+    }
+
+    /// GETs a manifest from the servers in order, with the report retry policy; the status and
+    /// body of the first server that answered 200 or 404.
+    private func fetch(_ path: String, what: String, phase: DeployFailure.Phase) throws(DeployFailure) -> (Int, [UInt8]) {
+        let policy = context.retry
+        var last = HTTPOutcome(status: 0, transportError: "not tried")
+        for attempt in 1...max(1, policy.attempts) {
+            for server in servers {
+                let url = "\(server)/\(path)"
+                let (outcome, body) = context.http.get(url: url, headers: headers, connectTimeoutSeconds: policy.connectTimeoutSeconds,
+                                                       totalTimeoutSeconds: policy.totalTimeoutSeconds, maximumBytes: 16 << 20)
+                if outcome.transportError == nil && (outcome.status == 200 || outcome.status == 404) {
+                    log.info("GET \(url): \(outcome.description)")
+                    return (outcome.status, body)
+                }
+                last = outcome
+                log.warning("GET \(url) failed (try \(attempt) of \(policy.attempts)): \(outcome.description)")
+            }
+            if attempt < policy.attempts { context.clock.sleep(milliseconds: UInt64(policy.backoff(afterAttempt: attempt)) * 1000) }
+        }
+        throw DeployFailure(phase, "could not GET the \(what) (last: \(last.description))",
+                            hint: "check that the server (\(servers.joined(separator: ", "))) runs and is reachable")
+    }
+}
