@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// Issue 4 end to end: a device added to the store PXE-boots in QEMU through its iPXE ROM from
-/// `imprint serve --http`, gets its identity initrd, and the report it PUTs shows in `imprint status`.
+/// `imprint serve --http`, gets its identity initrd, and the report it PUTs shows in `imprint status`;
+/// since issue 5 it also deploys its (all-zero, table-less) image and reports done.
 @Suite(.serialized) struct PXEBootTests {
     /// A TCP port free right now on 127.0.0.1.
     static func freePort() throws -> Int {
@@ -76,7 +77,10 @@ import Testing
 
         let status = try CLI.run(["status", "52-54-00-12-34-56", "--json", "--store", store])
         #expect(status.status == 0, "\(status.stderr)")
-        #expect(status.stdout.contains("\"phase\"") && status.stdout.contains("booted"), "\(status.stdout)")
+        // Issue 5: after the booted report the agent deploys the (all-zero) image, reports done and
+        // reboots, which -no-reboot turns into QEMU's exit.
+        #expect(status.stdout.contains("\"phase\"") && status.stdout.contains("done"), "\(status.stdout)")
+        #expect(lines.contains("imprint: deploy done, rebooting into the deployed system"), "\(lines.joined(separator: "\n"))")
         #expect(FileManager.default.fileExists(atPath: "\(store)/reports/52-54-00-12-34-56/inventory.json"))
     }
 }
