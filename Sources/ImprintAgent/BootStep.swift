@@ -47,6 +47,8 @@ public final class AgentContext {
     public var networkMilliseconds: UInt64?
     /// Set when the deploy is done and reported: what the assignment says happens next.
     public var deployedAfter: DeviceAssignment.After?
+    /// The deployed disk's root partition (device node and GPT entry), for kexec; nil without one.
+    public var deployedRoot: (device: String, partition: GPTPartition)?
     /// The failure that ended a host-mode deploy.
     public var deployFailure: DeployFailure?
     /// Pace of the stream's retries, and of the whole deploy's after a failure (PID 1: forever).

@@ -39,6 +39,9 @@ extension Imprint.Device {
         @Option(name: .customLong("user-data"), help: ArgumentHelp("A cloud-init user-data file: the deployed system gets a NoCloud seed (meta-data made from the MAC and host name).", valueName: "FILE"))
         var userData: String?
 
+        @Option(help: ArgumentHelp("What the machine does once the image is written: reboot, poweroff or kexec (into the deployed root's /boot/vmlinuz).", valueName: "ACTION"))
+        var after: String = "reboot"
+
         @Option(name: .customLong("server"), help: ArgumentHelp("Store URL for the identity, tried in order (repeatable; default: the profile's agent.server).", valueName: "URL"))
         var servers: [String] = []
 
@@ -88,7 +91,11 @@ extension Imprint.Device {
                     }
                     seed = DeviceAssignment.CloudInit(userData: String(decoding: data, as: UTF8.self))
                 }
-                let added = try store.addDevices(requests, servers: servers.map(trimmedURL), files: fileEntries, cloudInit: seed, force: force)
+                guard let afterAction = DeviceAssignment.After(rawValue: after) else {
+                    throw CommandFailure("--after \(after): give reboot, poweroff or kexec")
+                }
+                let added = try store.addDevices(requests, servers: servers.map(trimmedURL), files: fileEntries, cloudInit: seed,
+                                                 after: afterAction, force: force)
                 if csv != nil {
                     print("added \(added.count) device\(added.count == 1 ? "" : "s") to \(store.root)")
                 } else {

@@ -184,3 +184,42 @@ struct StoreManifestTests {
     @Test(arguments: ["", "-a", "a-", "a..b", "a_b", "host name", "é", String(repeating: "a", count: 64)])
     func badHostnames(name: String) { #expect(Hostname.problem(with: name) != nil) }
 }
+
+@Suite("Assignment files, seed and partition; base64")
+struct AssignmentCustomizationTests {
+    @Test("files, cloudInit and partition survive a round trip")
+    func roundTrip() throws {
+        var assignment = DeviceAssignment(mac: try MACAddress(parsing: "52:54:00:12:34:56"), profile: "p", imageName: "g",
+                                          imageSha256: String(repeating: "a", count: 64), hostname: "h",
+                                          files: [.init(path: "/etc/motd", mode: 0o640, content: [0, 1, 2, 250, 255])], after: .kexec)
+        assignment.cloudInit = .init(metaData: nil, userData: "#cloud-config\n")
+        assignment.partition = 2
+        let parsed = try DeviceAssignment.parse(assignment.serialized)
+        #expect(parsed == assignment)
+    }
+
+    @Test("hostile or malformed entries are refused")
+    func refusals() {
+        let base = #"{"version":1,"mac":"52:54:00:12:34:56","profile":"p","mode":"deploy","image":{"name":"g","sha256":"x"},"after":"reboot","#
+        #expect(throws: StoreManifestError.self) { try DeviceAssignment.parse(base + #""files":[{"path":"etc/x","content":""}]}"#) }
+        #expect(throws: StoreManifestError.self) { try DeviceAssignment.parse(base + #""files":[{"path":"/etc/../x","content":""}]}"#) }
+        #expect(throws: StoreManifestError.self) { try DeviceAssignment.parse(base + #""files":[{"path":"/x","content":"!!"}]}"#) }
+        #expect(throws: StoreManifestError.self) { try DeviceAssignment.parse(base + #""files":[{"path":"/x","mode":"0999","content":""}]}"#) }
+        #expect(throws: StoreManifestError.self) { try DeviceAssignment.parse(base + #""partition":0}"#) }
+        #expect(throws: StoreManifestError.self) { try DeviceAssignment.parse(base + #""disk":{"rule":"smallest"}}"#) }
+    }
+
+    @Test("base64 decodes what it encodes, padded or not; rejects junk")
+    func base64() {
+        for length in 0..<20 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 11) }
+            let text = Base64.encode(bytes)
+            #expect(Base64.decode(text) == bytes)
+            #expect(Base64.decode(String(text.filter { $0 != "=" })) == bytes)
+        }
+        #expect(Base64.decode("aGVsbG8=") == Array("hello".utf8))
+        #expect(Base64.decode("a") == nil)
+        #expect(Base64.decode("a=b=") == nil)
+        #expect(Base64.decode("aGV*") == nil)
+    }
+}

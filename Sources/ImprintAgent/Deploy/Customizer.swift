@@ -12,6 +12,15 @@ struct Customizer {
 
     private var log: Log { context.log }
 
+    /// The deployed disk's root partition (what customization wrote into, or would have), if any.
+    func rootPartition(_ assignment: DeviceAssignment, disk: any DiskDevice) -> (device: String, partition: GPTPartition)? {
+        guard let table = try? GPT.parse(disk: { offset, count in
+            guard let bytes = disk.read(count: count, at: offset), bytes.count == count else { return nil }
+            return bytes
+        }, diskSize: disk.size), case .success(let partition) = CustomizationPlan.partition(in: table, number: assignment.partition) else { return nil }
+        return (CustomizationPlan.partitionDevice(disk: disk.path, number: partition.number), partition)
+    }
+
     func customize(_ assignment: DeviceAssignment, disk: any DiskDevice) throws(DeployFailure) {
         let plan = CustomizationPlan.make(assignment)
         guard !plan.isEmpty else {

@@ -47,7 +47,9 @@ struct DeploySession {
         log.info("verify: the blob's digest matched; \(disk.path) synced")
 
         reporter.enter(.customizing, closing: "verify")
-        try Customizer(context: context, hostMode: hostMode).customize(assignment, disk: disk)
+        let customizer = Customizer(context: context, hostMode: hostMode)
+        try customizer.customize(assignment, disk: disk)
+        context.deployedRoot = customizer.rootPartition(assignment, disk: disk)
         if reporter.done(closing: "customize") {
             log.info("deploy done: \(image.name) on \(disk.path)")
         } else {

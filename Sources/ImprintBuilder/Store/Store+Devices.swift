@@ -49,7 +49,7 @@ extension Store {
     /// `servers` go into every identity; empty means each profile's `agent.server`.
     @discardableResult
     public func addDevices(_ requests: [DeviceRequest], servers: [String] = [], files: [DeviceAssignment.File] = [],
-                           cloudInit: DeviceAssignment.CloudInit? = nil,
+                           cloudInit: DeviceAssignment.CloudInit? = nil, after: DeviceAssignment.After = .reboot,
                            force: Bool = false) throws -> [DeviceAssignment] {
         var problems: [(line: Int?, message: String)] = []
         var profiles: [String: Result<BuiltProfile, StoreError>] = [:]
@@ -111,6 +111,7 @@ extension Store {
             var assignment = DeviceAssignment(mac: item.mac, profile: item.profile.name, imageName: item.image.name,
                                               imageSha256: item.image.blob, hostname: item.hostname, files: files)
             assignment.cloudInit = cloudInit
+            assignment.after = after
             let script = IPXEScript.device(mac: item.mac, hostname: item.hostname, profile: item.profile.script)
             try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
             try publishDevice(item.mac, files: [
