@@ -48,6 +48,37 @@ import Testing
         print("demo image boot (customized): \(String(format: "%.1f", boot.seconds)) s to power-off")
     }
 
+    /// What the agent's `kexec` after-deploy action does, with QEMU's direct kernel boot in place of
+    /// kexec: the root partition's `/boot/vmlinuz` and `/boot/initrd.img`, with the agent's `console=`
+    /// arguments and `root=PARTUUID=<root's unique GUID> ro panic=-1`.
+    @Test func bootsItsOwnKernelLikeAKexec() throws {
+        let work = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let disk = try Self.buildDemo(into: work)
+        let root = try DemoCustomizer.rootPartition(disk: disk)
+        let rootFile = "\(work)/root.ext4"
+        try DemoCustomizer.copyOut(disk: disk, partition: root, to: rootFile)
+        for (path, name) in [("/boot/vmlinuz", "vmlinuz"), ("/boot/initrd.img", "initrd.img")] {
+            let dump = Process()
+            dump.executableURL = URL(fileURLWithPath: "/usr/sbin/debugfs")
+            dump.arguments = ["-R", "dump \(path) \(work)/\(name)", rootFile]
+            dump.standardOutput = FileHandle.nullDevice
+            dump.standardError = FileHandle.nullDevice
+            try dump.run()
+            dump.waitUntilExit()
+            let size = (try? FileManager.default.attributesOfItem(atPath: "\(work)/\(name)")[.size] as? Int) ?? 0
+            try #require(dump.terminationStatus == 0 && size > 0, "no \(path) in the root partition")
+        }
+        let cmdline = "console=ttyS0 root=PARTUUID=\(root.unique.description) ro panic=-1"
+        let boot = try DemoQEMU.boot(disk: disk, work: work, kernel: .init(vmlinuz: "\(work)/vmlinuz", initrd: "\(work)/initrd.img", cmdline: cmdline))
+        #expect(boot.poweredOff, "QEMU did not power off by itself within \(DemoQEMU.timeout) s:\n\(boot.tail)")
+        #expect(boot.console.contains("Kernel command line: \(cmdline)"), "not the kexec command line:\n\(boot.tail)")
+        #expect(boot.lines.contains("hello from imprint-demo"), "no hello on the serial console:\n\(boot.tail)")
+        #expect(boot.lines.contains("demo: no customization found"), "no customization line:\n\(boot.tail)")
+        #expect(!boot.console.contains("Kernel panic"), "kernel panic:\n\(boot.tail)")
+        print("demo image kexec-style boot: \(String(format: "%.1f", boot.seconds)) s to power-off")
+    }
+
     static func buildDemo(into work: String) throws -> String {
         let disk = "\(work)/demo.img"
         let built = try CLI.run(["image", "demo", "--out", disk])
@@ -61,8 +92,9 @@ import Testing
 /// Writes files into the demo disk's `root` partition: the partition is copied out, changed with
 /// `debugfs -w` and copied back at its offset.
 enum DemoCustomizer {
-    static func customize(disk: String, work: String, files: [String: String]) throws {
-        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: disk))
+    /// The partition named `root`, as the agent finds it.
+    static func rootPartition(disk: String) throws -> GPTPartition {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: disk))
         defer { try? handle.close() }
         let size = Int(try handle.seekToEnd())
         let table = try GPT.parse(disk: { offset, count in
@@ -71,9 +103,21 @@ enum DemoCustomizer {
             return [UInt8](data)
         }, diskSize: size)
         guard let root = table.partition(named: "root") else { throw SetupError("no partition named root") }
-        try handle.seek(toOffset: UInt64(root.offset))
+        return root
+    }
+
+    /// The partition's bytes, written to `file`.
+    static func copyOut(disk: String, partition: GPTPartition, to file: String) throws {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: disk))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(partition.offset))
+        try (try handle.read(upToCount: partition.size) ?? Data()).write(to: URL(fileURLWithPath: file))
+    }
+
+    static func customize(disk: String, work: String, files: [String: String]) throws {
+        let root = try rootPartition(disk: disk)
         let rootFile = "\(work)/root.ext4"
-        try (try handle.read(upToCount: root.size) ?? Data()).write(to: URL(fileURLWithPath: rootFile))
+        try copyOut(disk: disk, partition: root, to: rootFile)
 
         var commands = "rm /etc/hostname\n"
         var made: Set<String> = ["", "/etc"]
@@ -98,6 +142,8 @@ enum DemoCustomizer {
         debugfs.waitUntilExit()
         guard debugfs.terminationStatus == 0 else { throw SetupError("debugfs -w failed on \(rootFile)") }
 
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: disk))
+        defer { try? handle.close() }
         try handle.seek(toOffset: UInt64(root.offset))
         try handle.write(contentsOf: try Data(contentsOf: URL(fileURLWithPath: rootFile)))
     }
@@ -120,19 +166,30 @@ enum DemoQEMU {
         var tail: String { lines.suffix(25).joined(separator: "\n") }
     }
 
-    static func boot(disk: String, work: String) throws -> Boot {
-        // OVMF writes its boot entries into the variable store: each run gets a fresh copy.
-        let vars = "\(work)/OVMF_VARS.fd"
-        try? FileManager.default.removeItem(atPath: vars)
-        try FileManager.default.copyItem(atPath: variables, toPath: vars)
+    /// A kernel QEMU loads itself (`-kernel`, `-initrd`, `-append`), as kexec would, instead of the firmware's boot.
+    struct Kernel {
+        var vmlinuz: String
+        var initrd: String
+        var cmdline: String
+    }
+
+    static func boot(disk: String, work: String, kernel: Kernel? = nil) throws -> Boot {
+        var arguments = ["-accel", "tcg", "-machine", "q35", "-m", "512", "-nographic", "-no-reboot", "-nic", "none"]
+        if let kernel {
+            arguments += ["-kernel", kernel.vmlinuz, "-initrd", kernel.initrd, "-append", kernel.cmdline]
+        } else {
+            // OVMF writes its boot entries into the variable store: each run gets a fresh copy.
+            let vars = "\(work)/OVMF_VARS.fd"
+            try? FileManager.default.removeItem(atPath: vars)
+            try FileManager.default.copyItem(atPath: variables, toPath: vars)
+            arguments += [
+                "-drive", "if=pflash,format=raw,readonly=on,file=\(firmware)",
+                "-drive", "if=pflash,format=raw,file=\(vars)",
+            ]
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/qemu-system-x86_64")
-        process.arguments = [
-            "-accel", "tcg", "-machine", "q35", "-m", "512", "-nographic", "-no-reboot", "-nic", "none",
-            "-drive", "if=pflash,format=raw,readonly=on,file=\(firmware)",
-            "-drive", "if=pflash,format=raw,file=\(vars)",
-            "-drive", "file=\(disk),if=virtio,format=raw",
-        ]
+        process.arguments = arguments + ["-drive", "file=\(disk),if=virtio,format=raw"]
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out

@@ -70,6 +70,27 @@ import Testing
         #expect(try Self.tool("debugfs", ["-R", "stat /sbin/poweroff", rootFile]).stdout.contains("Fast link dest: \"/bin/busybox\""),
                 "busybox applet links")
         _ = try Self.tool("e2fsck", ["-fn", rootFile])
+        #expect(report.rootSize == root.size, "report's root size")
+
+        // /boot/vmlinuz and /boot/initrd.img, for an agent that kexecs the deployed root: plain files,
+        // 0644, the same bytes as the UKI's .linux and .initrd.
+        for (path, section) in [("/boot/vmlinuz", ".linux"), ("/boot/initrd.img", ".initrd")] {
+            let stat = try Self.tool("debugfs", ["-R", "stat \(path)", rootFile]).stdout
+            #expect(stat.contains("Type: regular") && stat.contains("Mode:  0644"), "\(path) is a plain 0644 file: \(stat.prefix(200))")
+            let name = (path as NSString).lastPathComponent
+            _ = try Self.tool("debugfs", ["-R", "dump \(path) \(work)/root-\(name)", rootFile])
+            _ = try Self.tool("objcopy", ["-O", "binary", "--only-section=\(section)", uki, "\(work)/uki-\(name)"])
+            let fromRoot = FileManager.default.contents(atPath: "\(work)/root-\(name)")
+            let fromUKI = FileManager.default.contents(atPath: "\(work)/uki-\(name)")
+            #expect(fromRoot != nil && (fromRoot?.count ?? 0) > 1 << 20 && fromRoot == fromUKI,
+                    "\(path) (\(fromRoot?.count ?? -1) bytes) is the UKI's \(section) (\(fromUKI?.count ?? -1) bytes)")
+        }
+        #expect(FileManager.default.contents(atPath: "\(work)/root-initrd.img")?.count == report.initrdSize, "the initrd the build made")
+        // Still room for what the agent writes: at least 2 MiB of 4 KiB blocks.
+        let header = try Self.tool("dumpe2fs", ["-h", rootFile]).stdout
+        let free = header.split(separator: "\n").first { $0.hasPrefix("Free blocks:") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        #expect(free >= 512, "free blocks in the root: \(free)")
 
         // The initrd's modules, in load order: each after what it needs.
         let order = report.modules

@@ -1,19 +1,19 @@
 import Foundation
 
 extension DemoImage {
-    /// The root filesystem: busybox with its applet links, `/etc/hostname` and `/sbin/init`, made with
-    /// `mkfs.ext4 -d` on a partition-sized file, then every inode's owner and times pinned with
-    /// `debugfs` (mkfs copies them from the staging tree, whose change times differ per build).
-    func buildRoot(_ inputs: Inputs, ids: DemoIDs, into work: String) throws -> BuiltPartition {
+    /// The root filesystem: busybox with its applet links, `/etc/hostname`, `/sbin/init`, and the UKI's
+    /// kernel and initrd as `/boot/vmlinuz` and `/boot/initrd.img` (for an agent that kexecs the deployed
+    /// system), made with `mkfs.ext4 -d` on a partition-sized file, then every inode's owner and times
+    /// pinned with `debugfs` (mkfs copies them from the staging tree, whose change times differ per build).
+    func buildRoot(_ inputs: Inputs, initrd: String, ids: DemoIDs, into work: String) throws -> BuiltPartition {
         let staging = "\(work)/root"
-        let paths = try stageRoot(busybox: inputs.busybox.path("bin/busybox"), at: staging)
-        let contentSize = try FileManagerSize.size(of: inputs.busybox.path("bin/busybox"))
-        // Room for the journal (4 MiB at this size), inode tables and what the agent writes later.
-        let size = max(16 << 20, Self.wholeMiB(2 * contentSize + (8 << 20)))
+        let busybox = inputs.busybox.path("bin/busybox")
+        let paths = try stageRoot(busybox: busybox, kernel: inputs.kernel.vmlinuz, initrd: initrd, at: staging)
+        let size = Self.rootSize(contentSize: try [busybox, inputs.kernel.vmlinuz, initrd].reduce(0) { $0 + (try FileManagerSize.size(of: $1)) })
         let image = "\(work)/root.img"
         try Self.makeFile(image, size: size)
         try DemoTool.mkfsExt4.run([
-            "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256", "-L", "root", "-U", ids.ext4UUID,
+            "-q", "-F", "-t", "ext4", "-b", "4096", "-I", "256", "-i", "16384", "-L", "root", "-U", ids.ext4UUID,
             "-E", "root_owner=0:0,hash_seed=\(ids.ext4HashSeed)", "-d", staging, image,
         ], environment: Self.toolEnvironment, what: "make the root filesystem")
 
@@ -33,8 +33,16 @@ extension DemoImage {
         return BuiltPartition(path: image, size: size)
     }
 
+    /// The root partition's size for `contentSize` bytes of files: those, the journal (4 MiB up to
+    /// 128 MiB), about 4 MiB for what the agent writes and the inode tables (one 256-byte inode per
+    /// 16 KiB, `-i 16384`: 1/64 of the size), in whole MiB (20 MiB with Debian 12's kernel).
+    static func rootSize(contentSize: Int) -> Int {
+        let data = contentSize + (4 << 20) + (4 << 20)
+        return wholeMiB(data + data / 63)
+    }
+
     /// Writes the root tree under `staging`; returns every path in it, relative.
-    func stageRoot(busybox: String, at staging: String) throws -> [String] {
+    func stageRoot(busybox: String, kernel: String, initrd: String, at staging: String) throws -> [String] {
         let fm = FileManager.default
         var paths: [String] = []
         func directory(_ path: String, mode: Int = 0o755) throws {
@@ -52,7 +60,7 @@ extension DemoImage {
 
         try fm.createDirectory(atPath: staging, withIntermediateDirectories: true)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: staging)
-        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "dev", "proc", "sys", "run", "root", "mnt"] {
+        for dir in ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "boot", "dev", "proc", "sys", "run", "root", "mnt"] {
             try directory(dir)
         }
         try directory("tmp", mode: 0o1777)
@@ -61,6 +69,11 @@ extension DemoImage {
         try file("sbin/init", Data(DemoScripts.rootInit.utf8), mode: 0o755)
         try file("etc/hostname", Data("\(Self.hostname)\n".utf8), mode: 0o644)
         try file("etc/os-release", Data(Self.osRelease.utf8), mode: 0o644)
+        // The same bytes as the UKI's .linux and .initrd, plain files: an agent can kexec them.
+        for (path, source) in [("boot/vmlinuz", kernel), ("boot/initrd.img", initrd)] {
+            guard let data = fm.contents(atPath: source) else { throw DemoError("cannot read \(source)") }
+            try file(path, data, mode: 0o644)
+        }
 
         // busybox-static is a static x86-64 binary: it runs here and lists its own applets.
         let listed = try ImprintBuilder.run(busybox, ["--list-full"])

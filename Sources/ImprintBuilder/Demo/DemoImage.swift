@@ -21,7 +21,7 @@ public struct DemoImage {
     /// Every timestamp in the image: 2024-01-01T00:00:00Z.
     public static let epoch = 1_704_067_200
     /// Changes whenever the same inputs should give different bytes.
-    static let formatVersion = "imprint-demo-1"
+    static let formatVersion = "imprint-demo-2"
 
     public init(recipe: Recipe, output: String, cache: Cache = Cache(), log: @escaping (String) -> Void) {
         self.recipe = recipe
@@ -70,8 +70,8 @@ public struct DemoImage {
         log("uki: \(ukiSize) bytes (systemd-boot stub \(inputs.stub.version), kernel \(inputs.kernel.release))")
         let esp = try buildESP(uki: uki, ids: ids, into: work)
         log("esp: FAT, \(esp.size >> 20) MiB, EFI/BOOT/BOOTX64.EFI")
-        let root = try buildRoot(inputs, ids: ids, into: work)
-        log("root: ext4, \(root.size >> 20) MiB, busybox \(inputs.busybox.version), hostname \(Self.hostname)")
+        let root = try buildRoot(inputs, initrd: initrd.path, ids: ids, into: work)
+        log("root: ext4, \(root.size >> 20) MiB, busybox \(inputs.busybox.version), hostname \(Self.hostname), /boot/vmlinuz and /boot/initrd.img")
         let layout = try assemble(esp: esp, root: root, ids: ids)
         log("disk: \(output), \(layout.diskSize >> 20) MiB GPT (esp at \(layout.partitions[0].offset >> 20) MiB, root at \(layout.partitions[1].offset >> 20) MiB)")
 
