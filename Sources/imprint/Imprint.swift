@@ -1,7 +1,7 @@
 import ArgumentParser
 import ImprintBuilder
 
-/// The root command; `Main` (Main.swift) is the process's entry and runs it.
+@main
 struct Imprint: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "imprint",
