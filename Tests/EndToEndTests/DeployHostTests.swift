@@ -95,38 +95,7 @@ import Testing
 
     /// Runs the agent; `whileRunning` gets each stdout line as it comes.
     static func agent(_ arguments: [String], whileRunning: ((String) -> Void)? = nil) throws -> CLI.Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try agentBinary())
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        nonisolated(unsafe) var errData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            errData = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        var text = ""
-        var partial = Data()
-        while true {
-            let chunk = out.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            partial.append(chunk)
-            while let newline = partial.firstIndex(of: 10) {
-                let line = String(decoding: partial[partial.startIndex..<newline], as: UTF8.self)
-                partial.removeSubrange(partial.startIndex...newline)
-                text += line + "\n"
-                whileRunning?(line)
-            }
-        }
-        text += String(decoding: partial, as: UTF8.self)
-        group.wait()
-        process.waitUntilExit()
-        return CLI.Output(status: process.terminationStatus, stdout: text, stderr: String(decoding: errData, as: UTF8.self))
+        try CLI.run(arguments, executable: try agentBinary(), onLine: whileRunning)
     }
 
     /// The disk's first `count` bytes equal the raw image.

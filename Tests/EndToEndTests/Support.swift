@@ -25,9 +25,11 @@ enum CLI {
         var stderr: String
     }
 
-    static func run(_ arguments: [String], cwd: String? = nil) throws -> Output {
+    /// Runs `imprint` (or `executable`) to its end; `onLine` gets each stdout line as it comes.
+    static func run(_ arguments: [String], cwd: String? = nil, executable: String? = nil,
+                    onLine: ((String) -> Void)? = nil) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary)
+        process.executableURL = URL(fileURLWithPath: try executable ?? binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? packageRoot)
         let out = Pipe(), err = Pipe()
@@ -42,7 +44,19 @@ enum CLI {
             errData = err.fileHandleForReading.readDataToEndOfFile()
             group.leave()
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        var outData = Data()
+        var partial = Data()
+        while true {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            outData.append(chunk)
+            guard let onLine else { continue }
+            partial.append(chunk)
+            while let newline = partial.firstIndex(of: 10) {
+                onLine(String(decoding: partial[partial.startIndex..<newline], as: UTF8.self))
+                partial.removeSubrange(partial.startIndex...newline)
+            }
+        }
         group.wait()
         process.waitUntilExit()
         return Output(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
