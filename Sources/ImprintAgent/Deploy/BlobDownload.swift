@@ -57,6 +57,10 @@ final class BlobDownload {
     private var refusal: String?
     private var finished: CURLcode?
     private var failuresInARow = 0
+    /// The write callback paused the transfer because `pending` reached `pendingLimit`.
+    private var paused = false
+    /// What `pending` may hold before the transfer is paused: bounds memory whatever the socket buffers.
+    private let pendingLimit = 4 << 20
     private var serverIndex = 0
     private var receivedAtLastFailure = 0
 
@@ -93,6 +97,12 @@ final class BlobDownload {
             }
             pending.removeAll(keepingCapacity: true)
             pendingIndex = 0
+            if paused, let easy {
+                // Delivers what curl held back, through the write callback, before anything new.
+                paused = false
+                _ = curl_easy_pause(easy, 0) // CURLPAUSE_CONT
+                continue
+            }
             if received == expectedSize && easy == nil { return 0 }
             if easy == nil { try start() }
             try drive()
@@ -226,12 +236,18 @@ final class BlobDownload {
         }
         easy = nil
         finished = nil
+        paused = false
     }
 
     /// libcurl's write callback: checks the response once, then keeps the body's bytes.
     /// Returning less than given aborts the transfer (CURLE_WRITE_ERROR), with `refusal` saying why.
     private func receive(_ data: UnsafeRawBufferPointer) -> Int {
         guard let easy else { return 0 }
+        if pending.count - pendingIndex >= pendingLimit {
+            // curl keeps this chunk and hands it over again after curl_easy_pause(CONT).
+            paused = true
+            return 0x1000_0001 // CURL_WRITEFUNC_PAUSE
+        }
         if !responseChecked {
             responseChecked = true
             var status = 0
