@@ -43,6 +43,7 @@ struct DeploySession {
         log.info("stream: \(humanSize(result.imageBytes)) image, \(humanSize(result.dataBytesWritten)) written (zero blocks skipped), blob sha256 \(result.blobSha256) verified")
 
         reporter.enter(.verifying, closing: "stream")
+        try growPartitionTable(on: disk, imageSize: image.uncompressedSize)
         if let warning = try disk.flush() { log.warning(warning) }
         log.info("verify: the blob's digest matched; \(disk.path) synced")
 
@@ -56,6 +57,22 @@ struct DeploySession {
             log.warning("deploy done: \(image.name) on \(disk.path), but the done report could not be sent")
         }
         return assignment
+    }
+
+    /// An image smaller than the disk leaves its backup GPT mid-disk: move it to the end (`sgdisk -e`).
+    private func growPartitionTable(on disk: any DiskDevice, imageSize: Int) throws(DeployFailure) {
+        guard disk.size > imageSize, let writes = GPT.growToDisk(read: { offset, count in
+            guard let bytes = disk.read(count: count, at: offset), bytes.count == count else { return nil }
+            return bytes
+        }, diskSize: disk.size - disk.size % 512) else { return }
+        for write in writes {
+            var failure: DeployFailure?
+            write.bytes.withUnsafeBytes { bytes in
+                do throws(DeployFailure) { try disk.write(bytes, at: write.offset) } catch { failure = error }
+            }
+            if let failure { throw failure }
+        }
+        log.info("verify: the image's GPT now spans \(disk.path) (backup table moved to the disk's end)")
     }
 
     /// `devices/<mac>/assignment.json`; while the store has none (404), polls: forever on a
