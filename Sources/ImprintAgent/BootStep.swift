@@ -24,6 +24,8 @@ public final class AgentContext {
     public var identity: IdentityStatus = .absent
     public var kernelRelease: String?
     public var coldplug: ColdplugReport?
+    /// The initrd's module graph, as coldplug read it: loading a file system later reuses it.
+    public var moduleGraph: ModuleGraph?
     /// Set once the log writes to every console in `/proc/consoles`.
     public var consolesOpened = false
     /// Network configuration, the report client, UTC seconds for `updated`, and

@@ -76,8 +76,8 @@ struct BlockMapTests {
         for position in 0..<40 {
             var bytes = [UInt8](repeating: 0, count: 40)
             bytes[position] = 0x80
-            #expect(!bytes.withUnsafeBytes { BlockMapBuilder.isZero($0) })
+            #expect(!bytes.withUnsafeBytes { ZeroScan.isZero($0) })
         }
-        #expect([UInt8](repeating: 0, count: 40).withUnsafeBytes { BlockMapBuilder.isZero($0) })
+        #expect([UInt8](repeating: 0, count: 40).withUnsafeBytes { ZeroScan.isZero($0) })
     }
 }

@@ -12,43 +12,37 @@ struct Customizer {
 
     private var log: Log { context.log }
 
-    /// The deployed disk's root partition (what customization wrote into, or would have), if any.
-    func rootPartition(_ assignment: DeviceAssignment, disk: any DiskDevice) -> (device: String, partition: GPTPartition)? {
-        guard let table = try? GPT.parse(disk: { offset, count in
-            guard let bytes = disk.read(count: count, at: offset), bytes.count == count else { return nil }
-            return bytes
-        }, diskSize: disk.size), case .success(let partition) = CustomizationPlan.partition(in: table, number: assignment.partition) else { return nil }
-        return (CustomizationPlan.partitionDevice(disk: disk.path, number: partition.number), partition)
-    }
-
-    func customize(_ assignment: DeviceAssignment, disk: any DiskDevice) throws(DeployFailure) {
+    /// Writes the plan into the deployed root partition. Returns that partition (kexec boots from it),
+    /// nil when the image has none; reads the disk's GPT once for both.
+    @discardableResult
+    func customize(_ assignment: DeviceAssignment, disk: any DiskDevice) throws(DeployFailure) -> (device: String, partition: GPTPartition)? {
         let plan = CustomizationPlan.make(assignment)
-        guard !plan.isEmpty else {
-            log.info("customize: nothing to write (no hostname, files or cloud-init seed in the assignment)")
-            return
-        }
+        let nothing = "customize: nothing to write (no hostname, files or cloud-init seed in the assignment)"
         let table: GPTTable
         do {
-            table = try GPT.parse(disk: { offset, count in
-                guard let bytes = disk.read(count: count, at: offset), bytes.count == count else { return nil }
-                return bytes
-            }, diskSize: disk.size)
+            table = try GPT.parse(disk: disk.readExactly, diskSize: disk.size)
         } catch {
-            log.warning("customize: skipped — the image has no partition table to find a partition in (\(error)); \(plan.items.count - 1) item(s) not written")
-            return
+            if plan.isEmpty { log.info(nothing) } else {
+                log.warning("customize: skipped — the image has no partition table to find a partition in (\(error)); \(plan.items.count - 1) item(s) not written")
+            }
+            return nil
         }
         let partition: GPTPartition
         switch CustomizationPlan.partition(in: table, number: assignment.partition) {
         case .success(let found): partition = found
         case .failure(let failure):
-            log.warning("customize: skipped — \(failure.what)")
-            return
+            if plan.isEmpty { log.info(nothing) } else { log.warning("customize: skipped — \(failure.what)") }
+            return nil
+        }
+        let device = CustomizationPlan.partitionDevice(disk: disk.path, number: partition.number)
+        guard !plan.isEmpty else {
+            log.info(nothing)
+            return (device, partition)
         }
         guard !hostMode else {
             log.warning("customize: skipped in host mode — partition \(partition.number) (\(partition.name)) would get: \(plan.items.map(\.note).joined(separator: ", ")); host mode mounts nothing")
-            return
+            return (device, partition)
         }
-        let device = CustomizationPlan.partitionDevice(disk: disk.path, number: partition.number)
         try waitFor(device)
         if let problem = Coldplug.loadFilesystem("ext4", context: context) {
             log.warning("customize: could not load ext4's modules: \(problem)")
@@ -77,6 +71,7 @@ struct Customizer {
             log.info("customize: \(item.note)")
         }
         log.info("customize: \(plan.items.count) file(s) written to \(device) (partition \(partition.number) \(partition.name))")
+        return (device, partition)
     }
 
     /// The partition's device node appears once the kernel has re-read the table: up to 10 s.

@@ -48,9 +48,7 @@ struct DeploySession {
         log.info("verify: the blob's digest matched; \(disk.path) synced")
 
         reporter.enter(.customizing, closing: "verify")
-        let customizer = Customizer(context: context, hostMode: hostMode)
-        try customizer.customize(assignment, disk: disk)
-        context.deployedRoot = customizer.rootPartition(assignment, disk: disk)
+        context.deployedRoot = try Customizer(context: context, hostMode: hostMode).customize(assignment, disk: disk)
         if reporter.done(closing: "customize") {
             log.info("deploy done: \(image.name) on \(disk.path)")
         } else {
@@ -61,10 +59,7 @@ struct DeploySession {
 
     /// An image smaller than the disk leaves its backup GPT mid-disk: move it to the end (`sgdisk -e`).
     private func growPartitionTable(on disk: any DiskDevice, imageSize: Int) throws(DeployFailure) {
-        guard disk.size > imageSize, let writes = GPT.growToDisk(read: { offset, count in
-            guard let bytes = disk.read(count: count, at: offset), bytes.count == count else { return nil }
-            return bytes
-        }, diskSize: disk.size - disk.size % 512) else { return }
+        guard disk.size > imageSize, let writes = GPT.growToDisk(read: disk.readExactly, diskSize: disk.size - disk.size % 512) else { return }
         for write in writes {
             var failure: DeployFailure?
             write.bytes.withUnsafeBytes { bytes in

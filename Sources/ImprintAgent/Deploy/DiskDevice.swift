@@ -15,6 +15,14 @@ public protocol DiskDevice: AnyObject {
     func flush() throws(DeployFailure) -> String?
 }
 
+extension DiskDevice {
+    /// Exactly `count` bytes at `offset`, or nil: the reader Core's GPT code takes.
+    func readExactly(_ offset: Int, _ count: Int) -> [UInt8]? {
+        guard let bytes = read(count: count, at: offset), bytes.count == count else { return nil }
+        return bytes
+    }
+}
+
 /// A disk opened with `open(2)`: `pwrite` at offsets, `fsync`, `BLKRRPART`.
 public final class OpenedDisk: DiskDevice {
     public let path: String

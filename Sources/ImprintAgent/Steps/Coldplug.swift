@@ -40,6 +40,7 @@ public struct Coldplug: BootStep {
         }
         let moduleDirectory = "/lib/modules/" + release
         let graph = try Self.loadGraph(fs, directory: moduleDirectory, log: log)
+        context.moduleGraph = graph
 
         let start = context.clock.milliseconds()
         var report = ColdplugReport()
@@ -141,10 +142,15 @@ extension Coldplug {
         guard let release = context.kernelRelease else { return "the kernel release is unknown" }
         let directory = "/lib/modules/" + release
         let graph: ModuleGraph
-        do {
-            graph = try loadGraph(context.fs, directory: directory, log: context.log)
-        } catch {
-            return error.description
+        if let known = context.moduleGraph {
+            graph = known
+        } else {
+            do {
+                graph = try loadGraph(context.fs, directory: directory, log: context.log)
+            } catch {
+                return error.description
+            }
+            context.moduleGraph = graph
         }
         let plan = planColdplug(modaliases: ["fs-\(type)"], graph: graph, loaded: presentModules(context.fs))
         for load in plan {

@@ -61,7 +61,7 @@ public struct BlockMapBuilder: Sendable {
         while position < bytes.count {
             let inBlock = size % blockSize
             let take = min(blockSize - inBlock, bytes.count - position)
-            if !blockHasData && !Self.isZero(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + take)])) {
+            if !blockHasData && !ZeroScan.isZero(UnsafeRawBufferPointer(rebasing: bytes[position..<(position + take)])) {
                 blockHasData = true
             }
             size += take
@@ -87,24 +87,5 @@ public struct BlockMapBuilder: Sendable {
         } else {
             ranges.append(.init(offset: start, length: size - start))
         }
-    }
-
-    /// Eight bytes at a time: this runs over every byte of every image.
-    static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
-        var index = 0
-        let count = bytes.count
-        while index + 32 <= count {
-            let a = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-            let b = bytes.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
-            let c = bytes.loadUnaligned(fromByteOffset: index + 16, as: UInt64.self)
-            let d = bytes.loadUnaligned(fromByteOffset: index + 24, as: UInt64.self)
-            if (a | b | c | d) != 0 { return false }
-            index += 32
-        }
-        while index < count {
-            if bytes[index] != 0 { return false }
-            index += 1
-        }
-        return true
     }
 }

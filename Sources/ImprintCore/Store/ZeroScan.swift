@@ -23,7 +23,8 @@ public enum ZeroScan {
         return runs
     }
 
-    /// Whether every byte is zero; eight bytes at a time.
+    /// Whether every byte is zero; 32 bytes a round: this runs over every byte of every image
+    /// (`image add`'s block map, the agent's writes).
     public static func isZero(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         let count = bytes.count
