@@ -39,9 +39,14 @@ public final class SHA256 {
 
     /// SHA-256 of `bytes` in lower-case hex; "" only if OpenSSL cannot start a digest.
     public static func hex(of bytes: [UInt8]) -> String {
-        guard let hasher = SHA256() else { return "" }
+        hexString(Self.bytes(of: bytes))
+    }
+
+    /// SHA-256 of `bytes`, 32 bytes; empty only if OpenSSL cannot start a digest.
+    public static func bytes(of bytes: [UInt8]) -> [UInt8] {
+        guard let hasher = SHA256() else { return [] }
         hasher.update(bytes)
-        return hasher.finish()
+        return hasher.finishBytes()
     }
 }
 

@@ -39,6 +39,9 @@ extension Imprint.Device {
         @Option(name: .customLong("user-data"), help: ArgumentHelp("A cloud-init user-data file: the deployed system gets a NoCloud seed (meta-data made from the MAC and host name).", valueName: "FILE"))
         var userData: String?
 
+        @Option(name: .customLong("part"), help: ArgumentHelp("For a tar image: a partition of the layout it is deployed onto, in order (repeatable; default esp:256M:vfat:/boot/efi and root:rest:ext4:/). SIZE is 64M, 2G or rest (the last only); FS ext4, vfat or none.", valueName: "NAME:SIZE:FS[:MOUNT]"))
+        var parts: [String] = []
+
         @Option(help: ArgumentHelp("What the machine does once the image is written: reboot, poweroff or kexec (into the deployed root's /boot/vmlinuz).", valueName: "ACTION"))
         var after: String = "reboot"
 
@@ -94,8 +97,16 @@ extension Imprint.Device {
                 guard let afterAction = DeviceAssignment.After(rawValue: after) else {
                     throw CommandFailure("--after \(after): give reboot, poweroff or kexec")
                 }
+                var layout: DiskLayout?
+                if !parts.isEmpty {
+                    do {
+                        layout = try DiskLayout(try parts.map { (spec: String) throws(StoreManifestError) -> DiskLayout.Partition in try DiskLayout.partition(spec: spec) })
+                    } catch {
+                        throw CommandFailure("device add failed: \(error) (the --part options)")
+                    }
+                }
                 let added = try store.addDevices(requests, servers: servers.map(trimmedURL), files: fileEntries, cloudInit: seed,
-                                                 after: afterAction, force: force)
+                                                 after: afterAction, layout: layout, force: force)
                 if csv != nil {
                     print("added \(added.count) device\(added.count == 1 ? "" : "s") to \(store.root)")
                 } else {

@@ -17,16 +17,23 @@ import Testing
         var identity: String { "\(work)/identity.json" }
 
         /// `compress`: the shell command that makes the blob from `image.raw` (`zstd -q`, `xz -T1 -0`, ...).
-        init(imageMiB: Int = 24, dataEvery: Int = 4, compress: String = "zstd -q -1 -c image.raw > image.blob", hostname: String = "lab-01") throws {
+        /// `makeImage`, when given, is the shell command that makes `image.blob` instead (a tar tree);
+        /// `deviceOptions` go to `device add`.
+        init(imageMiB: Int = 24, dataEvery: Int = 4, compress: String = "zstd -q -1 -c image.raw > image.blob", hostname: String = "lab-01",
+             makeImage: String? = nil, deviceOptions: [String] = []) throws {
             store = try CLIStore()
             port = try PXEBootTests.freePort()
             try store.fakeProfile()
-            // A raw image with 1 MiB of random data every `dataEvery` MiB, zeros between.
-            try store.shell("truncate -s \(imageMiB)M image.raw && for i in $(seq 0 \(dataEvery) \(imageMiB - 1)); do head -c 1048576 /dev/urandom | dd of=image.raw bs=1M seek=$i conv=notrunc status=none; done")
-            try store.shell(compress)
+            if let makeImage {
+                try store.shell(makeImage)
+            } else {
+                // A raw image with 1 MiB of random data every `dataEvery` MiB, zeros between.
+                try store.shell("truncate -s \(imageMiB)M image.raw && for i in $(seq 0 \(dataEvery) \(imageMiB - 1)); do head -c 1048576 /dev/urandom | dd of=image.raw bs=1M seek=$i conv=notrunc status=none; done")
+                try store.shell(compress)
+            }
             try cli(["image", "add", "\(work)/image.blob", "--name", "golden", "--store", storePath])
             try cli(["device", "add", DeployHostTests.mac, "--profile", "qemu-virtio", "--image", "golden", "--hostname", hostname,
-                     "--server", "http://127.0.0.1:\(port)", "--store", storePath])
+                     "--server", "http://127.0.0.1:\(port)", "--store", storePath] + deviceOptions)
             try store.shell("cpio -i --quiet --to-stdout etc/imprint/identity.json < store/devices/\(DeployHostTests.macPath)/identity.cpio > identity.json")
             try startServer()
         }
@@ -94,8 +101,8 @@ import Testing
     }
 
     /// Runs the agent; `whileRunning` gets each stdout line as it comes.
-    static func agent(_ arguments: [String], whileRunning: ((String) -> Void)? = nil) throws -> CLI.Output {
-        try CLI.run(arguments, executable: try agentBinary(), onLine: whileRunning)
+    static func agent(_ arguments: [String], environment: [String: String] = [:], whileRunning: ((String) -> Void)? = nil) throws -> CLI.Output {
+        try CLI.run(arguments, executable: try agentBinary(), environment: environment, onLine: whileRunning)
     }
 
     /// The disk's first `count` bytes equal the raw image.

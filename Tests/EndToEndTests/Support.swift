@@ -26,11 +26,14 @@ enum CLI {
     }
 
     /// Runs `imprint` (or `executable`) to its end; `onLine` gets each stdout line as it comes.
-    static func run(_ arguments: [String], cwd: String? = nil, executable: String? = nil,
+    static func run(_ arguments: [String], cwd: String? = nil, executable: String? = nil, environment: [String: String] = [:],
                     onLine: ((String) -> Void)? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executable ?? binary)
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.currentDirectoryURL = URL(fileURLWithPath: cwd ?? packageRoot)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

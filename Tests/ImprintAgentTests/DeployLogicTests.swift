@@ -47,9 +47,20 @@ struct DeployLogicTests {
         #expect(DiskChoice.check(image: image, diskBytes: 1 << 19, diskName: "d")?.what.contains("the image needs") == true)
         image.blockMap?.ranges.append(.init(offset: 3 << 20, length: 65536))
         #expect(DiskChoice.check(image: image, diskBytes: 2 << 20, diskName: "d")?.what.contains("block map reaches byte") == true)
-        image.blockMap = nil
-        image.format = .tar
-        #expect(DiskChoice.check(image: image, diskBytes: 2 << 20, diskName: "d")?.what.contains("raw disk images only") == true)
+    }
+
+    @Test("a tar image's layout is checked against the disk: it fits, and its file systems hold the tree")
+    func checkTree() throws {
+        let image = ImageDescriptor(name: "t", blob: String(repeating: "a", count: 64), uncompressedSha256: String(repeating: "b", count: 64),
+                                    format: .tar, compression: .zstd, size: 10, uncompressedSize: 20 << 20)
+        let layout = try DiskLayout([DiskLayout.partition(spec: "esp:8M:vfat:/boot/efi"), DiskLayout.partition(spec: "root:rest:ext4:/")])
+        #expect(DiskChoice.checkTree(image: image, layout: layout, diskBytes: 64 << 20, diskName: "d") == nil)
+        // 32 MiB: the root gets 22 MiB less the backup table, the ESP 8 MiB: 30 MiB hold a 20 MiB tree.
+        #expect(DiskChoice.checkTree(image: image, layout: layout, diskBytes: 32 << 20, diskName: "d") == nil)
+        #expect(DiskChoice.checkTree(image: image, layout: layout, diskBytes: 20 << 20, diskName: "d")?.what.contains("the layout's file systems on d hold") == true)
+        let failure = DiskChoice.checkTree(image: image, layout: layout, diskBytes: 9 << 20, diskName: "d")
+        #expect(failure?.what.contains("the layout does not fit disk d") == true && failure?.hint.contains("nothing was written") == true)
+        #expect(failure?.retryable == false)
     }
 
     @Test("the customization plan: hostname, files, seed, and the record of them")

@@ -58,8 +58,14 @@ struct Customizer {
             Glibc.sync()
             if umount2(mountPoint, 0) != 0 { log.warning("customize: unmount \(mountPoint): \(errorText(errno))") }
         }
-        let root = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard root >= 0 else { throw DeployFailure(.customize, "open \(mountPoint): \(errorText(errno))", hint: "check the console", retryable: false) }
+        try write(plan, into: mountPoint, device: device, partition: partition)
+        return (device, partition)
+    }
+
+    /// Writes the plan's files under `directory` (the deployed root, mounted or staged).
+    func write(_ plan: CustomizationPlan, into directory: String, device: String, partition: GPTPartition) throws(DeployFailure) {
+        let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard root >= 0 else { throw DeployFailure(.customize, "open \(directory): \(errorText(errno))", hint: "check the console", retryable: false) }
         defer { close(root) }
         for item in plan.items {
             do {
@@ -71,11 +77,10 @@ struct Customizer {
             log.info("customize: \(item.note)")
         }
         log.info("customize: \(plan.items.count) file(s) written to \(device) (partition \(partition.number) \(partition.name))")
-        return (device, partition)
     }
 
     /// The partition's device node appears once the kernel has re-read the table: up to 10 s.
-    private func waitFor(_ device: String) throws(DeployFailure) {
+    func waitFor(_ device: String) throws(DeployFailure) {
         let start = context.clock.milliseconds()
         while access(device, F_OK) != 0 {
             if context.clock.milliseconds() &- start > 10_000 {
@@ -91,24 +96,43 @@ struct Customizer {
 /// opened with `O_NOFOLLOW` (made 0755 when missing) and the file with `O_NOFOLLOW`, so a
 /// deployed system's symlink cannot send a write outside it.
 public enum TargetFiles {
+    /// Creates `path` (relative or absolute, under `root`) and its parents, 0755, never through a symlink.
+    public static func makeDirectories(_ path: String, under root: Int32) throws(SystemError) {
+        let components = path.split(separator: "/").map(String.init)
+        guard !components.contains(".."), !components.contains(".") else { throw SystemError("create \(path): not a clean path", code: EINVAL) }
+        close(try openDirectories(components[...], of: path, under: root))
+    }
+
+    /// The directory `components` name under `root`, each made 0755 when missing and opened with
+    /// `O_NOFOLLOW`; the caller closes the descriptor.
+    static func openDirectories(_ components: ArraySlice<String>, of path: String, under root: Int32) throws(SystemError) -> Int32 {
+        var directory = dup(root)
+        guard directory >= 0 else { throw SystemError("dup", code: errno) }
+        for component in components {
+            var next = openat(directory, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if next < 0 && errno == ENOENT {
+                if mkdirat(directory, component, 0o755) != 0 && errno != EEXIST {
+                    let code = errno
+                    close(directory)
+                    throw SystemError("create directory \(component) of \(path)", code: code)
+                }
+                next = openat(directory, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            let code = errno
+            close(directory)
+            guard next >= 0 else { throw SystemError("open directory \(component) of \(path)", code: code) }
+            directory = next
+        }
+        return directory
+    }
+
     public static func write(_ content: [UInt8], to path: String, mode: UInt32, under root: Int32) throws(SystemError) {
         let components = path.split(separator: "/").map(String.init)
         guard let name = components.last, !components.contains(".."), !components.contains(".") else {
             throw SystemError("write \(path): not a clean absolute path", code: EINVAL)
         }
-        var directory = dup(root)
-        guard directory >= 0 else { throw SystemError("dup", code: errno) }
+        let directory = try openDirectories(components.dropLast(), of: path, under: root)
         defer { close(directory) }
-        for component in components.dropLast() {
-            var next = openat(directory, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            if next < 0 && errno == ENOENT {
-                guard mkdirat(directory, component, 0o755) == 0 || errno == EEXIST else { throw SystemError("create directory \(component) of \(path)", code: errno) }
-                next = openat(directory, component, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            }
-            guard next >= 0 else { throw SystemError("open directory \(component) of \(path)", code: errno) }
-            close(directory)
-            directory = next
-        }
         let fd = openat(directory, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode_t(mode & 0o7777))
         guard fd >= 0 else { throw SystemError("open \(path)", code: errno) }
         defer { close(fd) }

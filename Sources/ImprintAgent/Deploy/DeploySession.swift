@@ -38,6 +38,10 @@ struct DeploySession {
                 nextLog += total / 10
             }
         }
+        if image.format == .tar {
+            try deployTree(assignment, image, stream: stream, disk: disk)
+            return assignment
+        }
         let result = try stream.run()
         reporter.progress(written: result.imageBytes, total: total, force: true)
         log.info("stream: \(humanSize(result.imageBytes)) image, \(humanSize(result.dataBytesWritten)) written (zero blocks skipped), blob sha256 \(result.blobSha256) verified")
@@ -55,6 +59,39 @@ struct DeploySession {
             log.warning("deploy done: \(image.name) on \(disk.path), but the done report could not be sent")
         }
         return assignment
+    }
+
+    /// A `tar` image: the layout's GPT and file systems, the tree extracted as it streams in, the
+    /// customization written into the root's tree (docs/deploy.md "Tar images").
+    private func deployTree(_ assignment: DeviceAssignment, _ image: ImageDescriptor, stream: ImageStream, disk: any DiskDevice) throws(DeployFailure) {
+        let layout = assignment.layout ?? .standard
+        let tree = TreeDeploy(context: context, disk: disk, layout: layout, hostMode: hostMode, seed: "\(mac.hyphenated) \(image.blob)")
+        defer { tree.release() }
+        try tree.prepare()
+        let result = try stream.extractTree(layout: layout, base: tree.base, log: log)
+        reporter.progress(written: result.tarBytes, total: image.uncompressedSize, force: true)
+        log.info("stream: \(result.entries) tar members, \(humanSize(result.fileBytes)) of file data\(result.warnings > 0 ? ", \(result.warnings) warning(s)" : ""); blob sha256 \(result.blobSha256) verified")
+
+        reporter.enter(.verifying, closing: "stream")
+        log.info("verify: the blob's digest matched")
+
+        reporter.enter(.customizing, closing: "verify")
+        let root = try tree.rootDirectory()
+        let plan = CustomizationPlan.make(assignment)
+        guard let rootPartition = tree.rootPartition else { throw DeployFailure(.customize, "the layout has no root partition", hint: "fix the layout", retryable: false) }
+        if plan.isEmpty {
+            log.info("customize: nothing to write (no hostname, files or cloud-init seed in the assignment)")
+        } else {
+            try Customizer(context: context, hostMode: hostMode).write(plan, into: root, device: rootPartition.device, partition: rootPartition.partition)
+        }
+        try tree.finish()
+        if let warning = try disk.flush(), !disk.isBlockDevice { log.warning(warning) }
+        context.deployedRoot = rootPartition
+        if reporter.done(closing: "customize") {
+            log.info("deploy done: \(image.name) (tree) on \(disk.path)")
+        } else {
+            log.warning("deploy done: \(image.name) on \(disk.path), but the done report could not be sent")
+        }
     }
 
     /// An image smaller than the disk leaves its backup GPT mid-disk: move it to the end (`sgdisk -e`).
@@ -128,12 +165,23 @@ struct DeploySession {
             path = file
         } else {
             let disks = Inventory.gather(from: context.fs).disks
-            switch DiskChoice.choose(assignment.disk, disks: disks, excluded: [], imageBytes: image.uncompressedSize) {
+            let needed = image.format == .tar ? (assignment.layout ?? .standard).minimumDiskBytes : image.uncompressedSize
+            switch DiskChoice.choose(assignment.disk, disks: disks, excluded: [], imageBytes: needed) {
             case .success(let disk): path = "/dev/" + disk.name
             case .failure(let failure): throw failure
             }
         }
         let disk = try OpenedDisk(path: path)
+        if image.format == .tar {
+            let layout = assignment.layout ?? .standard
+            if let problem = DiskChoice.checkTree(image: image, layout: layout, diskBytes: disk.size, diskName: path) { throw problem }
+            if let missing = TreeDeploy.missingTools(layout, hostMode: hostMode) {
+                throw DeployFailure(.preflight, "a tar image needs \(missing), which this \(hostMode ? "host" : "agent image") lacks",
+                                    hint: hostMode ? "install e2fsprogs, dosfstools and mtools (scripts/bootstrap does)" : "rebuild the profile with this imprint (imprint build)", retryable: false)
+            }
+            log.info("preflight: \(path) holds \(humanSize(disk.size)); the tree is \(humanSize(image.uncompressedSize)), onto \(layout.partitions.map { "\($0.name) \($0.sizeMiB.map { "\($0) MiB" } ?? "rest") \($0.filesystem.rawValue)\($0.mount.map { " " + $0 } ?? "")" }.joined(separator: ", "))")
+            return disk
+        }
         if let problem = DiskChoice.check(image: image, diskBytes: disk.size, diskName: path) { throw problem }
         log.info("preflight: \(path) holds \(humanSize(disk.size)); the image needs \(humanSize(image.uncompressedSize)), \(humanSize(image.blockMap?.dataBytes ?? image.uncompressedSize)) of it data")
         return disk

@@ -25,12 +25,12 @@ final class ImageStream {
     /// Called after each output chunk with (image bytes done, blob bytes received).
     var progress: (Int, Int) -> Void = { _, _ in }
 
-    private let hasher: SHA256
+    let hasher: SHA256
     private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
-    private let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+    let output = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
     /// The download's failure, kept while libarchive unwinds.
-    private var downloadFailure: DeployFailure?
-    private var blobBytes = 0
+    var downloadFailure: DeployFailure?
+    private(set) var blobBytes = 0
 
     init(download: BlobDownload, compression: Compression, disk: any DiskDevice, imageSize: Int, expectedSha256: String) throws(DeployFailure) {
         guard let hasher = SHA256() else { throw DeployFailure(.stream, "OpenSSL could not start a SHA-256", hint: "out of memory?") }
@@ -49,32 +49,17 @@ final class ImageStream {
 
     /// Streams the whole image onto the disk; returns what it measured once the blob's digest matched.
     func run() throws(DeployFailure) -> StreamResult {
-        guard let reader = archive_read_new() else { throw DeployFailure(.stream, "libarchive: out of memory", hint: "the machine needs more memory") }
+        let reader = try openReader(format: .raw)
         defer { archive_read_free(reader) }
-        archive_read_support_format_raw(reader)
-        let expectedFilter: Int32
-        switch compression {
-        case .zstd: archive_read_support_filter_zstd(reader); expectedFilter = ARCHIVE_FILTER_ZSTD
-        case .xz: archive_read_support_filter_xz(reader); expectedFilter = ARCHIVE_FILTER_XZ
-        case .gzip: archive_read_support_filter_gzip(reader); expectedFilter = ARCHIVE_FILTER_GZIP
-        case .none: archive_read_support_filter_none(reader); expectedFilter = ARCHIVE_FILTER_NONE
-        }
-        let context = Unmanaged.passUnretained(self).toOpaque()
-        var status = archive_read_open(reader, context, nil, { _, context, buffer in
-            guard let context, let buffer else { return -1 }
-            return Unmanaged<ImageStream>.fromOpaque(context).takeUnretainedValue().pull(buffer)
-        }, nil)
         var entry: OpaquePointer?
-        if status == ARCHIVE_OK { status = archive_read_next_header(reader, &entry) }
+        let status = archive_read_next_header(reader, &entry)
         if status != ARCHIVE_OK {
             if status == ARCHIVE_EOF, downloadFailure == nil {
                 throw decodeFailure("the blob is empty", reader: nil)
             }
             throw decodeFailure("cannot read the blob as \(compression.rawValue)", reader: reader)
         }
-        guard archive_filter_code(reader, 0) == expectedFilter else {
-            throw decodeFailure("the blob is not \(compression.rawValue) data, as its image descriptor says", reader: nil)
-        }
+        try checkFilter(reader)
         var offset = 0
         var written = 0
         while true {
@@ -102,6 +87,58 @@ final class ImageStream {
         return StreamResult(blobSha256: digest, imageBytes: offset, dataBytesWritten: written)
     }
 
+    enum Format { case raw, tar }
+
+    /// A libarchive reader pulling the blob through ``pull(_:)``, with only the descriptor's filter enabled.
+    func openReader(format: Format) throws(DeployFailure) -> OpaquePointer {
+        guard let reader = archive_read_new() else { throw DeployFailure(.stream, "libarchive: out of memory", hint: "the machine needs more memory") }
+        switch format {
+        case .raw: archive_read_support_format_raw(reader)
+        case .tar: archive_read_support_format_tar(reader)
+        }
+        switch compression {
+        case .zstd: archive_read_support_filter_zstd(reader)
+        case .xz: archive_read_support_filter_xz(reader)
+        case .gzip: archive_read_support_filter_gzip(reader)
+        case .none: archive_read_support_filter_none(reader)
+        }
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        let status = archive_read_open(reader, context, nil, { _, context, buffer in
+            guard let context, let buffer else { return -1 }
+            return Unmanaged<ImageStream>.fromOpaque(context).takeUnretainedValue().pull(buffer)
+        }, nil)
+        guard status == ARCHIVE_OK else {
+            defer { archive_read_free(reader) }
+            if status == ARCHIVE_EOF, downloadFailure == nil { throw decodeFailure("the blob is empty", reader: nil) }
+            throw decodeFailure("cannot read the blob as \(compression.rawValue)", reader: reader)
+        }
+        return reader
+    }
+
+    /// The descriptor's compression is enforced: libarchive passes data it does not recognise as "none".
+    func checkFilter(_ reader: OpaquePointer) throws(DeployFailure) {
+        let expected: Int32
+        switch compression {
+        case .zstd: expected = ARCHIVE_FILTER_ZSTD
+        case .xz: expected = ARCHIVE_FILTER_XZ
+        case .gzip: expected = ARCHIVE_FILTER_GZIP
+        case .none: expected = ARCHIVE_FILTER_NONE
+        }
+        guard archive_filter_code(reader, 0) == expected else {
+            throw decodeFailure("the blob is not \(compression.rawValue) data, as its image descriptor says", reader: nil)
+        }
+    }
+
+    /// Reads what is left of the blob through the hash (libarchive may stop before the blob's end).
+    func drain() throws(DeployFailure) {
+        while true {
+            let count = try download.read(into: input)
+            guard count > 0 else { return }
+            hasher.update(UnsafeRawBufferPointer(rebasing: input[0..<count]))
+            blobBytes += count
+        }
+    }
+
     /// libarchive's read callback: the next bytes of the blob, hashed as they pass.
     private func pull(_ buffer: UnsafeMutablePointer<UnsafeRawPointer?>) -> Int {
         do {
@@ -118,7 +155,7 @@ final class ImageStream {
 
     /// A decompression failure: a download failure first if there was one; otherwise the rest
     /// of the blob is read through the hash, so a corrupt blob is reported as a digest mismatch.
-    private func decodeFailure(_ what: String, reader: OpaquePointer?) -> DeployFailure {
+    func decodeFailure(_ what: String, reader: OpaquePointer?) -> DeployFailure {
         if let downloadFailure { return downloadFailure }
         let detail = reader.flatMap { archive_error_string($0) }.map { ": " + String(cString: $0) } ?? ""
         while true {

@@ -47,9 +47,27 @@ public enum DiskChoice {
                                      hint: "the image descriptor is damaged: re-add the image (imprint image add); nothing was written", retryable: false)
             }
         }
-        guard image.format == .raw else {
-            return DeployFailure(.preflight, "image \(image.name) is a \(image.format.rawValue) tree; this agent writes raw disk images only",
-                                 hint: "add the image as a raw disk image (docs/deploy.md says why tar is not supported yet)", retryable: false)
+        return nil
+    }
+}
+
+extension DiskChoice {
+    /// Checks a `tar` image's layout against a disk of `diskBytes`: the GPT fits, and the
+    /// partitions with a mounted file system hold at least the tar's size (a tree takes about
+    /// its tar's bytes plus the file systems' own overhead).
+    public static func checkTree(image: ImageDescriptor, layout: DiskLayout, diskBytes: Int, diskName: String) -> DeployFailure? {
+        let table: GPTLayout
+        do {
+            table = try layout.gpt(diskSize: diskBytes) { _ in .zero }
+        } catch {
+            return DeployFailure(.preflight, "the layout does not fit disk \(diskName) (\(humanSize(diskBytes))): \(error)",
+                                 hint: "the layout needs at least \(humanSize(layout.minimumDiskBytes)): give smaller partitions (--part) or a larger disk; nothing was written",
+                                 retryable: false)
+        }
+        let room = zip(layout.partitions, table.partitions).filter { $0.0.mount != nil }.reduce(0) { $0 + $1.1.size }
+        guard room >= image.uncompressedSize else {
+            return DeployFailure(.preflight, "the layout's file systems on \(diskName) hold \(humanSize(room)), the tree of image \(image.name) is \(humanSize(image.uncompressedSize))",
+                                 hint: "give the partitions more room (--part) or the machine a larger disk; nothing was written", retryable: false)
         }
         return nil
     }

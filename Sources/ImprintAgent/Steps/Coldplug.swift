@@ -152,7 +152,16 @@ extension Coldplug {
             }
             context.moduleGraph = graph
         }
-        let plan = planColdplug(modaliases: ["fs-\(type)"], graph: graph, loaded: presentModules(context.fs))
+        var plan = planColdplug(modaliases: ["fs-\(type)"], graph: graph, loaded: presentModules(context.fs))
+        // vfat asks for its code pages through request_module, which finds no modprobe here.
+        if type == "vfat" {
+            var seen = presentModules(context.fs).union(plan.map { ModInfo.normalizedModuleName($0.name) })
+            for name in ["nls_cp437", "nls_ascii", "nls_utf8", "nls_iso8859_1"] where graph[name] != nil {
+                for dependency in graph.loadOrder(name) where seen.insert(ModInfo.normalizedModuleName(dependency)).inserted {
+                    if let module = graph[dependency] { plan.append(PlannedLoad(name: module.name, path: module.path, modalias: "vfat code page")) }
+                }
+            }
+        }
         for load in plan {
             do {
                 _ = try context.loader.load(name: load.name, file: context.fs.hostPath(directory + "/" + load.path))

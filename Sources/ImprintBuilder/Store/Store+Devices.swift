@@ -50,7 +50,7 @@ extension Store {
     @discardableResult
     public func addDevices(_ requests: [DeviceRequest], servers: [String] = [], files: [DeviceAssignment.File] = [],
                            cloudInit: DeviceAssignment.CloudInit? = nil, after: DeviceAssignment.After = .reboot,
-                           force: Bool = false) throws -> [DeviceAssignment] {
+                           layout: DiskLayout? = nil, force: Bool = false) throws -> [DeviceAssignment] {
         var problems: [(line: Int?, message: String)] = []
         var profiles: [String: Result<BuiltProfile, StoreError>] = [:]
         var images: [String: Result<ImageDescriptor, StoreError>] = [:]
@@ -86,6 +86,8 @@ extension Store {
             case let (.success(profile), .success(image)):
                 if servers.isEmpty && profile.defaultServer == nil {
                     problem("profile '\(profile.name)' names no agent.server: pass --server URL")
+                } else if layout != nil && image.format != .tar {
+                    problem("image '\(image.name)' is a \(image.format.rawValue) disk image, which brings its own partitions: --part applies to tar images only")
                 } else {
                     plan.append((mac, profile, image, request.hostname))
                 }
@@ -112,6 +114,7 @@ extension Store {
                                               imageSha256: item.image.blob, hostname: item.hostname, files: files)
             assignment.cloudInit = cloudInit
             assignment.after = after
+            assignment.layout = layout
             let script = IPXEScript.device(mac: item.mac, hostname: item.hostname, profile: item.profile.script)
             try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
             try publishDevice(item.mac, files: [

@@ -58,6 +58,8 @@ public struct DeviceAssignment: Equatable, Sendable {
     /// The GPT partition number customization writes into; nil: the partition named `root`,
     /// else the first Linux filesystem partition (docs/deploy.md).
     public var partition: Int?
+    /// The partitions a `tar` image is deployed onto; nil: ``DiskLayout/standard``. Ignored for raw images.
+    public var layout: DiskLayout?
     public var after: After
 
     /// NoCloud's two files: `meta-data` (generated from the MAC and hostname when nil) and `user-data`.
@@ -104,6 +106,7 @@ public struct DeviceAssignment: Equatable, Sendable {
             object["cloudInit"] = .object(seed)
         }
         if let partition { object["partition"] = .number(Double(partition)) }
+        if let layout { object["layout"] = layout.json }
         object["after"] = .string(after.rawValue)
         return .object(object)
     }
@@ -144,6 +147,9 @@ public struct DeviceAssignment: Equatable, Sendable {
         if let partition = try fields.optionalInt("partition") {
             guard partition >= 1 && partition <= 128 else { throw StoreManifestError("\"partition\" \(partition) is not a GPT partition number (1-128)") }
             assignment.partition = partition
+        }
+        if let layout = fields.object["layout"], !layout.isNull {
+            assignment.layout = try DiskLayout.parse(layout)
         }
         return assignment
     }
