@@ -106,6 +106,14 @@ public struct ModuleGraph: Sendable {
             .sorted()
     }
 
+    /// The modules with a `pci:` alias that matches `id` for certain (``PCIID/matches(alias:)``), sorted.
+    public func modules(matchingPCI id: PCIID) -> [String] {
+        byName.values
+            .filter { module in module.info.aliases.contains { $0.hasPrefix("pci:") && id.matches(alias: $0) } }
+            .map(\.name)
+            .sorted()
+    }
+
     /// The modules a softdep entry stands for: the module of that name, else every module with
     /// an alias it matches (sorted by name), never `owner` itself; empty when none exists.
     func resolve(softdep: String, of owner: Module) -> [Module] {
