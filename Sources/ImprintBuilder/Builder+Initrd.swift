@@ -3,11 +3,16 @@ import ImprintCore
 
 extension Builder {
     /// Everything the agent initrd holds, in the layout the agent expects (docs/initrd.md).
-    func initrdEntries(kernel: KernelTree, drivers: DriverSelection, closure: ELFClosure, agent: String) throws -> [InitrdEntry] {
+    /// `closure` holds the shared libraries of the agent and of the `tools` programs.
+    func initrdEntries(kernel: KernelTree, drivers: DriverSelection, closure: ELFClosure, agent: String,
+                       tools: [InitrdTool.Found]) throws -> [InitrdEntry] {
         var files: [InitrdEntry] = []
         files.append(.init(path: "dev/console", mode: 0o600, content: .characterDevice(major: 5, minor: 1)))
         files.append(.init(path: "init", mode: 0o777, content: .symlink(target: "usr/bin/imprint-agent")))
         files.append(.init(path: "usr/bin/imprint-agent", mode: 0o755, content: .file(source: agent)))
+        for found in tools {
+            files.append(.init(path: found.tool.destination, mode: found.tool.mode, content: .file(source: found.source)))
+        }
         for lib in closure.libraries {
             files.append(.init(path: lib.destination, mode: 0o755, content: .file(source: lib.source)))
         }

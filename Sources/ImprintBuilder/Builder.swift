@@ -14,6 +14,8 @@ public struct Builder {
     /// zstd level of the initrd. Measured on the qemu-virtio initrd (33 MB): level 3 gives 13.0 MB in 0.2 s,
     /// 12 gives 11.9 MB in 1.4 s, 19 gives 10.4 MB in 15 s; 12 keeps a warm build within seconds.
     public var zstdLevel = 12
+    /// What the initrd carries beside the agent for it to run: the mkfs tools of a `tar` deploy.
+    var tools = InitrdTool.all
 
     public init(recipe: Recipe, store: String, agent: String, overlay: String?, cache: Cache = Cache(), log: @escaping (String) -> Void) {
         self.recipe = recipe
@@ -33,6 +35,8 @@ public struct Builder {
         guard recipe.pci.isEmpty, recipe.firmware.isEmpty else {
             throw KernelError(message: "\(recipe.sourcePath): drivers.pci and drivers.firmware are not supported yet; name the modules in drivers.modules")
         }
+        // Before the kernel download: a missing host package is the cheapest failure to report.
+        let tools = try InitrdTool.locate(self.tools)
         let kernel: KernelTree
         switch recipe.kernel {
         case let .debian(package):
@@ -55,10 +59,13 @@ public struct Builder {
         defer { try? fm.removeItem(atPath: work) }
         let strippedAgent = "\(work)/imprint-agent"
         try strip(agent, to: strippedAgent)
-        let closure = try ELFClosure.resolve(binary: strippedAgent)
-        log("agent: \(try FileManagerSize.size(of: strippedAgent)) bytes stripped, \(closure.libraries.count) shared libraries")
+        let agentClosure = try ELFClosure.resolve(binary: strippedAgent)
+        log("agent: \(try FileManagerSize.size(of: strippedAgent)) bytes stripped, \(agentClosure.libraries.count) shared libraries")
+        let programs = try tools.filter(\.tool.isProgram).map { ($0.source, try ELFClosure.resolve(binary: $0.source)) }
+        let closure = try agentClosure.merging(programs)
+        log("tools: \(tools.map(\.tool.destination).joined(separator: " ")), \(closure.libraries.count - agentClosure.libraries.count) more shared libraries")
 
-        let entries = try initrdEntries(kernel: kernel, drivers: drivers, closure: closure, agent: strippedAgent)
+        let entries = try initrdEntries(kernel: kernel, drivers: drivers, closure: closure, agent: strippedAgent, tools: tools)
 
         // Stage inside the store's boot/ folder so the final rename is atomic and never crosses filesystems.
         let bootDir = "\(store)/boot"
@@ -89,11 +96,13 @@ public struct Builder {
             kernel: .init(release: kernel.release, source: kernel.source, vmlinuzSize: try FileManagerSize.size(of: kernel.vmlinuz)),
             modules: drivers.modules.map { .init(name: $0.name, path: $0.path, reason: $0.reason, size: $0.size) },
             libraries: closure.libraries.map { .init(name: $0.name, source: $0.source, size: $0.size) },
+            tools: tools.map { .init(name: $0.tool.name, path: $0.tool.destination, source: $0.source, package: $0.tool.package, size: $0.size) },
             agent: agent,
             sizes: .init(initrdCompressed: compressed, initrdUncompressed: written.uncompressedSize,
                          agent: try FileManagerSize.size(of: strippedAgent),
                          libraries: closure.libraries.reduce(0) { $0 + $1.size },
-                         modules: drivers.modules.reduce(0) { $0 + $1.size }),
+                         modules: drivers.modules.reduce(0) { $0 + $1.size },
+                         tools: tools.reduce(0) { $0 + $1.size }),
             buildSeconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000,
             agentServer: recipe.agentServer)
         let encoder = JSONEncoder()

@@ -69,6 +69,28 @@ struct ELFClosure {
         }
         return ELFClosure(libraries: libraries.sorted { $0.destination < $1.destination }, interpreter: root.interpreter)
     }
+
+    /// The union of this closure and `others` (the agent's and the tools' that run beside it): one
+    /// copy of each library, sorted by destination; the interpreter stays this one's. Two binaries
+    /// that need the same name from different files cannot share one library folder: that fails.
+    func merging(_ others: [(binary: String, closure: ELFClosure)]) throws -> ELFClosure {
+        var byDestination = Dictionary(uniqueKeysWithValues: libraries.map { ($0.destination, $0) })
+        for (binary, other) in others {
+            if let interpreter, let theirs = other.interpreter, theirs != interpreter {
+                throw KernelError(message: "\(binary) asks for the loader \(theirs), the agent for \(interpreter); one initrd holds one")
+            }
+            for library in other.libraries {
+                if let held = byDestination[library.destination] {
+                    guard held.source == library.source else {
+                        throw KernelError(message: "\(binary) needs \(library.name) from \(library.source), but the initrd already holds \(held.source) under that name")
+                    }
+                    continue
+                }
+                byDestination[library.destination] = library
+            }
+        }
+        return ELFClosure(libraries: byDestination.values.sorted { $0.destination < $1.destination }, interpreter: interpreter)
+    }
 }
 
 /// The path with every symlink resolved (realpath(3)); Foundation's `resolvingSymlinksInPath` stops

@@ -13,12 +13,13 @@ import Testing
         var store: String { "\(work)/store" }
 
         /// `device`: `device add` options beyond the MAC, profile, image and server.
-        init(mac: String, device: [String]) throws {
+        /// `format`: the demo image as a raw disk or as a tar tree (`image demo --format tar`).
+        init(mac: String, device: [String], format: String = "raw") throws {
             work = try CLI.temporaryDirectory()
             self.mac = mac
             let port = try PXEBootTests.freePort()
             try Self.require(["build", "recipes/qemu-virtio.yaml", "--store", store])
-            try Self.require(["image", "demo", "--out", "\(work)/demo.img"])
+            try Self.require(["image", "demo", "--out", "\(work)/demo.img", "--format", format])
             try Self.require(["image", "add", "\(work)/demo.img", "--name", "demo", "--compress", "zstd", "--store", store])
             try "deployed by imprint\n".write(toFile: "\(work)/motd", atomically: true, encoding: .utf8)
             try "#cloud-config\nhostname: lab-01\n".write(toFile: "\(work)/user-data", atomically: true, encoding: .utf8)
@@ -94,5 +95,23 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("imprint: after: kexec /dev/vda2/boot/vmlinuz") && $0.contains("root=PARTUUID=") }, "\(tail)")
         #expect(lines.contains("hello from lab-02"), "\(tail)")
         #expect(!lines.contains { $0.contains("rebooting instead") }, "\(tail)")
+    }
+
+    /// A tar image: the agent lays out the disk (ESP and root), makes the file systems with the
+    /// initrd's mke2fs and mkfs.fat, mounts them and extracts the tree; OVMF then boots the UKI the
+    /// tree put on the ESP, whose initrd finds the partition named root.
+    @Test func aBlankMachineDeploysTheDemoTreeOntoItsLayoutAndBootsIt() throws {
+        let lab = try DemoLab(mac: "52:54:00:12:34:58", device: ["--hostname", "lab-03", "--part", "esp:16M:vfat:/boot/efi", "--part", "root:rest:ext4:/"],
+                              format: "tar")
+        let (status, lines, tail, seconds) = try lab.boot(firmware: "ovmf")
+        #expect(status == 0, "\(tail)")
+        print("deploy PXE (tar): power-on to the deployed system's power-off \(seconds) s")
+        #expect(lines.contains { $0.hasPrefix("imprint: layout: 1 esp 16.0 MiB, 2 root") && $0.hasSuffix("on /dev/vda") }, "\(tail)")
+        #expect(lines.contains("imprint: layout: vfat on esp (/dev/vda1)") && lines.contains("imprint: layout: ext4 on root (/dev/vda2)"), "\(tail)")
+        #expect(lines.contains { $0.contains("tar members") && $0.hasSuffix("verified") }, "\(tail)")
+        #expect(lines.contains("imprint: customize: hostname lab-03"), "\(tail)")
+        #expect(lines.contains("imprint: deploy done, rebooting into the deployed system"), "\(tail)")
+        #expect(lines.contains("hello from lab-03"), "\(tail)")
+        #expect(lines.contains("demo: customized: hostname lab-03"), "\(tail)")
     }
 }

@@ -7,9 +7,9 @@ import Testing
 /// Builds the demo disk (Debian kernel, busybox-static and systemd-boot-efi through apt, cached) and
 /// reads it back with the GPT parser, sfdisk, mtools and debugfs.
 @Suite(.serialized) struct DemoImageTests {
-    static func build(_ path: String) throws -> DemoImage.Report {
+    static func build(_ path: String, format: DemoImage.Format = .raw) throws -> DemoImage.Report {
         let recipe = try Recipe.load(path: "\(TestPaths.packageRoot)/recipes/qemu-virtio.yaml")
-        return try DemoImage(recipe: recipe, output: path, log: { _ in }).build()
+        return try DemoImage(recipe: recipe, output: path, format: format, log: { _ in }).build()
     }
 
     static func tool(_ name: String, _ arguments: [String]) throws -> ProcessOutput {
@@ -115,6 +115,101 @@ import Testing
         #expect(a != nil && a == b, "two builds differ")
     }
 
+    /// `--format tar`: the raw image's root tree, file for file, plus the UKI under boot/efi/, every
+    /// entry owned by root at the epoch; the same bytes twice; imported as a `tar` image.
+    @Test func tarHoldsTheRootTreeAndTheUKI() throws {
+        let work = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: work) }
+        let report = try Self.build("\(work)/a.tar", format: .tar)
+        _ = try Self.build("\(work)/b.tar", format: .tar)
+        let a = try #require(FileManager.default.contents(atPath: "\(work)/a.tar"))
+        #expect(a == FileManager.default.contents(atPath: "\(work)/b.tar"), "two tar builds differ")
+        #expect(report.format == .tar && report.size == a.count && a.count % 10_240 == 0, "report size \(report.size), file \(a.count)")
+        #expect(!FileManager.default.fileExists(atPath: "\(work)/a.tar.partial"), "no staging file left")
+
+        // Read back with libarchive.
+        var entries: [String: ArchiveReader.Entry] = [:]
+        var order: [String] = []
+        var data: [String: [UInt8]] = [:]
+        let reader = try ArchiveReader(path: "\(work)/a.tar", formats: .tar)
+        while let entry = try reader.next() {
+            // Directories carry a trailing slash, as GNU tar writes them.
+            let path = entry.isDirectory && entry.path.hasSuffix("/") ? String(entry.path.dropLast()) : entry.path
+            entries[path] = entry
+            order.append(path)
+            if entry.isRegularFile { data[path] = try reader.readData() }
+        }
+        #expect(report.entries == order.count, "report's entry count")
+        #expect(order == order.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }, "entries not sorted")
+        #expect(Set(order).count == order.count, "an entry twice")
+        #expect(order.allSatisfy { !$0.hasPrefix("/") && !$0.hasPrefix("./") && !$0.isEmpty }, "relative names")
+        #expect(entries.values.allSatisfy { $0.uid == 0 && $0.gid == 0 && $0.uname == "root" && $0.gname == "root" }, "owner root")
+        #expect(entries.values.allSatisfy { $0.mtime == DemoImage.epoch }, "every mtime the epoch")
+        #expect(entries.values.allSatisfy { $0.isRegularFile || $0.isDirectory || $0.symlink != nil }, "files, folders and symlinks only")
+
+        func expectFile(_ path: String, mode: UInt32) {
+            #expect(entries[path]?.isRegularFile == true && entries[path]?.mode == mode,
+                    "\(path): \(entries[path].map { "type \(String($0.type, radix: 8)) mode \(String($0.mode, radix: 8))" } ?? "missing")")
+        }
+        expectFile("sbin/init", mode: 0o755)
+        expectFile("bin/busybox", mode: 0o755)
+        expectFile("etc/hostname", mode: 0o644)
+        expectFile("boot/vmlinuz", mode: 0o644)
+        expectFile("boot/initrd.img", mode: 0o644)
+        expectFile("boot/efi/EFI/BOOT/BOOTX64.EFI", mode: 0o644)
+        for dir in ["boot", "boot/efi", "boot/efi/EFI", "boot/efi/EFI/BOOT", "etc", "sbin"] {
+            #expect(entries[dir]?.isDirectory == true && entries[dir]?.mode == 0o755, "\(dir)/ is a 0755 folder")
+        }
+        #expect(entries["tmp"]?.isDirectory == true && entries["tmp"]?.mode == 0o1777, "tmp/ is 1777")
+        #expect(entries["sbin/poweroff"]?.symlink == "/bin/busybox", "busybox applet links stay symlinks")
+        #expect(entries["lost+found"] == nil, "lost+found is the agent's mke2fs's")
+        #expect(data["etc/hostname"] == Array("imprint-demo\n".utf8))
+        #expect(data["sbin/init"].map { String(decoding: $0, as: UTF8.self).hasPrefix("#!/bin/sh\n") } == true, "the demo init")
+        #expect(data["boot/initrd.img"]?.count == report.initrdSize, "the initrd the build made")
+        let uki = try #require(data["boot/efi/EFI/BOOT/BOOTX64.EFI"])
+        #expect(uki.starts(with: Array("MZ".utf8)) && uki.count == report.ukiSize, "the UKI: \(uki.count) bytes")
+
+        // The raw image of the same inputs: the same UKI on its ESP, the same tree in its root.
+        let disk = "\(work)/demo.img"
+        _ = try Self.build(disk)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: disk)))
+        let table = try GPT.parse(disk: { offset, count in
+            offset + count <= bytes.count ? Array(bytes[offset..<offset + count]) : nil
+        }, diskSize: bytes.count)
+        let esp = try #require(table.partition(named: "esp"))
+        let root = try #require(table.partition(named: "root"))
+        _ = try Self.tool("mcopy", ["-i", "\(disk)@@\(esp.offset)", "::/EFI/BOOT/BOOTX64.EFI", "\(work)/raw-uki"])
+        #expect(FileManager.default.contents(atPath: "\(work)/raw-uki") == Data(uki), "the raw ESP's UKI")
+        let rootFile = "\(work)/root.img"
+        try Data(bytes[root.offset..<root.offset + root.size]).write(to: URL(fileURLWithPath: rootFile))
+        try FileManager.default.createDirectory(atPath: "\(work)/rootfs", withIntermediateDirectories: false)
+        _ = try Self.tool("debugfs", ["-R", "rdump / \(work)/rootfs", rootFile])
+        let fromExt4 = try DemoImage.treeEntries("\(work)/rootfs").filter { $0.path != "lost+found" }
+        let tarRoot = order.filter { $0 != DemoImage.espMountPoint && !$0.hasPrefix(DemoImage.espMountPoint + "/") }
+        #expect(fromExt4.map(\.path).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } == tarRoot, "the same paths as the ext4 root")
+        for item in fromExt4 {
+            let entry = entries[item.path]
+            switch item.content {
+            case .directory:
+                // debugfs rdump leaves out the sticky bit; the ext4 inode has it (tmp: 01777, checked above).
+                #expect(entry?.isDirectory == true && entry.map { $0.mode & 0o777 } == item.mode & 0o777, "\(item.path)/")
+            case let .file(source):
+                #expect(entry?.isRegularFile == true && entry?.mode == item.mode, "\(item.path) mode")
+                #expect(data[item.path].map { Data($0) } == FileManager.default.contents(atPath: source), "\(item.path) bytes")
+            case let .symlink(target):
+                #expect(entry?.symlink == target, "\(item.path) -> \(target)")
+            default:
+                Issue.record("\(item.path): unexpected kind in the ext4 root")
+            }
+        }
+
+        // The store takes it as a tar image.
+        let store = Store(unchecked: "\(work)/store")
+        let added = try store.addImage(file: "\(work)/a.tar", name: "t")
+        #expect(added.descriptor.format == .tar, "imported as \(added.descriptor.format)")
+        #expect(added.descriptor.uncompressedSize == a.count)
+    }
+
     @Test func stubSectionsEndFromObjdump() {
         let text = """
 
@@ -162,5 +257,11 @@ import Testing
         #expect(DemoTool.mformat.hint.contains("mtools"), "mformat comes with mtools")
         #expect(DemoTool.mkfsExt4.hint.contains("e2fsprogs"), "mkfs.ext4 comes with e2fsprogs")
         #expect(DemoTool.objcopy.hint.contains("binutils"), "objcopy comes with binutils")
+    }
+
+    @Test func aTarNeedsOnlyBinutils() {
+        // The tar form makes no file systems: only the UKI's objcopy and objdump.
+        #expect(DemoTool.required(for: .tar) == [.objcopy, .objdump])
+        #expect(DemoTool.required(for: .raw) == DemoTool.allCases)
     }
 }

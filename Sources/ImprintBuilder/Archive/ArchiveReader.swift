@@ -8,6 +8,12 @@ final class ArchiveReader {
         var size: Int64
         var mode: UInt32
         var symlink: String?
+        var uid: Int64 = 0
+        var gid: Int64 = 0
+        var uname: String? = nil
+        var gname: String? = nil
+        /// Seconds since the epoch.
+        var mtime: Int = 0
         var isRegularFile: Bool { type == imprint_ae_ifreg }
         var isDirectory: Bool { type == imprint_ae_ifdir }
     }
@@ -66,7 +72,11 @@ final class ArchiveReader {
         let path = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
         let link = archive_entry_symlink(entry).map { String(cString: $0) }
         return Entry(path: path, type: UInt32(archive_entry_filetype(entry)), size: archive_entry_size(entry),
-                     mode: UInt32(archive_entry_perm(entry)), symlink: link)
+                     mode: UInt32(archive_entry_perm(entry)), symlink: link,
+                     uid: archive_entry_uid(entry), gid: archive_entry_gid(entry),
+                     uname: archive_entry_uname(entry).map { String(cString: $0) },
+                     gname: archive_entry_gname(entry).map { String(cString: $0) },
+                     mtime: Int(archive_entry_mtime(entry)))
     }
 
     /// The current entry's data, whole.

@@ -5,11 +5,22 @@ import ImprintDigest
 /// Builds the demo disk image (docs/demo-image.md): a GPT disk with an ESP holding a unified kernel
 /// image as `EFI/BOOT/BOOTX64.EFI` and an ext4 root whose init prints `hello from <hostname>` and the
 /// customization it finds, then powers off. Everything comes from Debian packages in the cache; no
-/// loop mounts, no root privileges needed beyond writing files.
+/// loop mounts, no root privileges needed beyond writing files. As ``Format/tar``, the same root tree
+/// and the UKI under `boot/efi/` as a tar, for an agent that lays out the partitions itself.
 public struct DemoImage {
+    /// What `build()` writes.
+    public enum Format: String, CaseIterable, Sendable {
+        /// A GPT disk: ESP and ext4 root.
+        case raw
+        /// An uncompressed tar of the root tree with the UKI under `boot/efi/` (the ESP's mount point),
+        /// for an agent that makes the partitions and file systems itself.
+        case tar
+    }
+
     /// The kernel comes from the recipe (the same Debian kernel the profile's agent runs).
     public var recipe: Recipe
     public var output: String
+    public var format: Format
     public var cache: Cache
     public var log: (String) -> Void
 
@@ -23,15 +34,22 @@ public struct DemoImage {
     /// Changes whenever the same inputs should give different bytes.
     static let formatVersion = "imprint-demo-2"
 
-    public init(recipe: Recipe, output: String, cache: Cache = Cache(), log: @escaping (String) -> Void) {
+    public init(recipe: Recipe, output: String, format: Format = .raw, cache: Cache = Cache(), log: @escaping (String) -> Void) {
         self.recipe = recipe
         self.output = output
+        self.format = format
         self.cache = cache
         self.log = log
     }
 
     public struct Report: Sendable {
         public var path: String
+        public var format: Format
+        /// The bytes written to `path`.
+        public var size: Int
+        /// Entries in the tar; nil for a raw disk.
+        public var entries: Int?
+        /// The raw disk's sizes; 0 for a tar.
         public var diskSize: Int
         public var espSize: Int
         public var rootSize: Int
@@ -45,7 +63,7 @@ public struct DemoImage {
     @discardableResult
     public func build() throws -> Report {
         let started = Date()
-        let missing = DemoTool.missing
+        let missing = DemoTool.missing(for: format)
         guard missing.isEmpty else {
             let packages = Set(missing.map(\.package)).sorted().joined(separator: " ")
             throw DemoError("missing tools: \(missing.map(\.rawValue).joined(separator: ", ")); install Debian's \(packages) (scripts/bootstrap does)")
@@ -57,7 +75,6 @@ public struct DemoImage {
             throw DemoError("cannot write \(output): \(folder.isEmpty ? "." : folder) is not a writable folder")
         }
         let inputs = try fetchInputs()
-        let ids = try DemoIDs(seed: "\(Self.formatVersion) kernel=\(inputs.kernel.source) busybox=\(inputs.busybox.version) stub=\(inputs.stub.version)")
 
         let fm = FileManager.default
         let work = try Self.temporaryDirectory()
@@ -68,6 +85,14 @@ public struct DemoImage {
         let uki = try buildUKI(inputs, initrd: initrd.path, into: work)
         let ukiSize = try FileManagerSize.size(of: uki)
         log("uki: \(ukiSize) bytes (systemd-boot stub \(inputs.stub.version), kernel \(inputs.kernel.release))")
+        if format == .tar {
+            let tar = try writeTar(inputs, initrd: initrd.path, uki: uki, into: work)
+            log("tar: \(output), \(tar.entries) entries, \(tar.size) bytes (the root tree, \(Self.espMountPoint)/EFI/BOOT/BOOTX64.EFI)")
+            return Report(path: output, format: format, size: tar.size, entries: tar.entries, diskSize: 0, espSize: 0, rootSize: 0,
+                          ukiSize: ukiSize, initrdSize: initrd.size, kernelRelease: inputs.kernel.release, modules: initrd.modules,
+                          seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
+        }
+        let ids = try DemoIDs(seed: "\(Self.formatVersion) kernel=\(inputs.kernel.source) busybox=\(inputs.busybox.version) stub=\(inputs.stub.version)")
         let esp = try buildESP(uki: uki, ids: ids, into: work)
         log("esp: FAT, \(esp.size >> 20) MiB, EFI/BOOT/BOOTX64.EFI")
         let root = try buildRoot(inputs, initrd: initrd.path, ids: ids, into: work)
@@ -75,8 +100,8 @@ public struct DemoImage {
         let layout = try assemble(esp: esp, root: root, ids: ids)
         log("disk: \(output), \(layout.diskSize >> 20) MiB GPT (esp at \(layout.partitions[0].offset >> 20) MiB, root at \(layout.partitions[1].offset >> 20) MiB)")
 
-        return Report(path: output, diskSize: layout.diskSize, espSize: esp.size, rootSize: root.size, ukiSize: ukiSize,
-                      initrdSize: initrd.size, kernelRelease: inputs.kernel.release, modules: initrd.modules,
+        return Report(path: output, format: format, size: layout.diskSize, entries: nil,
+                      diskSize: layout.diskSize, espSize: esp.size, rootSize: root.size, ukiSize: ukiSize, initrdSize: initrd.size, kernelRelease: inputs.kernel.release, modules: initrd.modules,
                       seconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000)
     }
 

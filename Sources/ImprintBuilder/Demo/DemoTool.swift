@@ -32,6 +32,14 @@ enum DemoTool: String, CaseIterable {
         return out
     }
 
-    /// Every tool that is not on PATH.
-    static var missing: [DemoTool] { allCases.filter { $0.path == nil } }
+    /// The tools building `format` runs: a tar makes no file systems, so only binutils for the UKI.
+    static func required(for format: DemoImage.Format) -> [DemoTool] {
+        switch format {
+        case .raw: return allCases
+        case .tar: return [.objcopy, .objdump]
+        }
+    }
+
+    /// The tools building `format` runs that are not on PATH.
+    static func missing(for format: DemoImage.Format) -> [DemoTool] { required(for: format).filter { $0.path == nil } }
 }
