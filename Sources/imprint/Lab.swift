@@ -35,6 +35,12 @@ extension Imprint {
         @Option(help: "Firmware: seabios (BIOS) or ovmf (UEFI).")
         var firmware: String = "seabios"
 
+        @Option(help: ArgumentHelp("The network card: virtio, e1000 or e1000e.", valueName: "MODEL"))
+        var nic: String = "virtio"
+
+        @Option(name: .customLong("disk-bus"), help: ArgumentHelp("How the disk is attached: virtio, ahci, nvme or scsi (virtio-scsi).", valueName: "BUS"))
+        var diskBus: String = "virtio"
+
         @Option(help: "Seconds to wait for the guest to power off.")
         var timeout: Double = 180
 
@@ -42,6 +48,12 @@ extension Imprint {
 
         func validate() throws {
             guard firmware == "seabios" || firmware == "ovmf" else { throw ValidationError("--firmware is seabios or ovmf, not \(firmware)") }
+            guard LabMachine.NIC(rawValue: nic) != nil else {
+                throw ValidationError("--nic is \(LabMachine.NIC.allCases.map(\.rawValue).joined(separator: ", ")), not \(nic)")
+            }
+            guard LabMachine.DiskBus(rawValue: diskBus) != nil else {
+                throw ValidationError("--disk-bus is \(LabMachine.DiskBus.allCases.map(\.rawValue).joined(separator: ", ")), not \(diskBus)")
+            }
             if pxe {
                 if profile != nil || kernel != nil || !initrd.isEmpty { throw ValidationError("--pxe boots from the network: give no --profile, --kernel or --initrd") }
             } else if server != nil {
@@ -68,11 +80,17 @@ extension Imprint {
             let hyphenated = mac.lowercased().replacingOccurrences(of: ":", with: "-")
             if pxe {
                 let base = (server ?? identityServer(hyphenated) ?? "http://10.0.2.2:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-                guard FileManager.default.fileExists(atPath: "\(store.path)/devices/\(hyphenated)/boot.ipxe") else {
-                    throw CommandFailure("no device \(mac) in \(store.path): imprint device add \(mac) --profile P --image NAME --store \(store.path)")
+                var script = "devices/\(hyphenated)/boot.ipxe"
+                if !FileManager.default.fileExists(atPath: "\(store.path)/\(script)") {
+                    // An unknown machine: the discovery script, as a DHCP server's default would give it.
+                    guard FileManager.default.fileExists(atPath: "\(store.path)/devices/default.ipxe") else {
+                        throw CommandFailure("no device \(mac) in \(store.path), and no devices/default.ipxe for discovery: imprint device add \(mac) --profile P --image NAME --store \(store.path), or imprint build a profile")
+                    }
+                    script = "devices/default.ipxe"
+                    say("lab: \(mac) is not a device of \(store.path): discovery through devices/default.ipxe")
                 }
-                machine = LabMachine.pxe(bootfile: "\(base)/devices/\(hyphenated)/boot.ipxe", firmware: firmware == "ovmf" ? .ovmf : .seabios)
-                say("lab: PXE boot (\(firmware)) from \(base)/devices/\(hyphenated)/boot.ipxe; disk first, then the network")
+                machine = LabMachine.pxe(bootfile: "\(base)/\(script)", firmware: firmware == "ovmf" ? .ovmf : .seabios)
+                say("lab: PXE boot (\(firmware)) from \(base)/\(script); disk first, then the network")
             } else if let profile {
                 let dir = "\(store.path)/boot/\(profile)"
                 guard FileManager.default.fileExists(atPath: "\(dir)/initrd.img") else {
@@ -91,6 +109,8 @@ extension Imprint {
             if !pxe { machine.firmware = firmware == "ovmf" ? .ovmf : .seabios }
             machine.mac = mac.lowercased().replacingOccurrences(of: "-", with: ":")
             machine.disk = disk
+            machine.nic = LabMachine.NIC(rawValue: nic) ?? .virtio
+            machine.diskBus = LabMachine.DiskBus(rawValue: diskBus) ?? .virtio
             machine.timeoutSeconds = timeout
             do {
                 let outcome = try machine.run { line in

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A QEMU lab machine: direct kernel boot under TCG with a virtio NIC and disk, its serial console
+/// A QEMU lab machine: direct kernel boot under TCG with a NIC and a disk (virtio unless told), its serial console
 /// copied to a sink line by line (DESIGN section 10 has the platform facts behind each flag).
 public struct LabMachine: Sendable {
     public var kernel: String
@@ -15,6 +15,37 @@ public struct LabMachine: Sendable {
     /// How the machine boots: the kernel directly, or from the network through the NIC's iPXE ROM.
     public var boot: Boot = .kernel
     public var firmware: Firmware = .seabios
+    public var nic: NIC = .virtio
+    public var diskBus: DiskBus = .virtio
+
+    /// The network card QEMU emulates (each has an iPXE ROM in Debian's ipxe-qemu).
+    public enum NIC: String, Equatable, Sendable, CaseIterable {
+        case virtio, e1000, e1000e
+
+        var device: String {
+            switch self {
+            case .virtio: return "virtio-net-pci"
+            case .e1000: return "e1000"
+            case .e1000e: return "e1000e"
+            }
+        }
+    }
+
+    /// How the disk is attached: virtio-blk, AHCI (ICH9 SATA), NVMe, or a SCSI disk on virtio-scsi.
+    public enum DiskBus: String, Equatable, Sendable, CaseIterable {
+        case virtio, ahci, nvme, scsi
+
+        /// The `-device` arguments for drive `disk0`; `bootIndex` on the device the firmware boots from.
+        func devices(bootIndex: Int?) -> [String] {
+            let boot = bootIndex.map { ",bootindex=\($0)" } ?? ""
+            switch self {
+            case .virtio: return ["-device", "virtio-blk-pci,drive=disk0\(boot)"]
+            case .ahci: return ["-device", "ich9-ahci,id=ahci0", "-device", "ide-hd,drive=disk0,bus=ahci0.0\(boot)"]
+            case .nvme: return ["-device", "nvme,drive=disk0,serial=imprint0\(boot)"]
+            case .scsi: return ["-device", "virtio-scsi-pci,id=scsi0", "-device", "scsi-hd,drive=disk0,bus=scsi0.0\(boot)"]
+            }
+        }
+    }
 
     public enum Boot: Equatable, Sendable {
         /// `-kernel`/`-initrd`, `-no-reboot`: the run ends at the guest's first reboot or power off.
@@ -78,10 +109,9 @@ public struct LabMachine: Sendable {
             if firmware == .ovmf { arguments += ["-bios", "/usr/share/ovmf/OVMF.fd"] }
             return arguments + [
                 "-netdev", "user,id=net0,bootfile=\(bootfile)",
-                "-device", "virtio-net-pci,netdev=net0,mac=\(mac),bootindex=2",
+                "-device", "\(nic.device),netdev=net0,mac=\(mac),bootindex=2",
                 "-drive", "file=\(disk),if=none,id=disk0,format=raw",
-                "-device", "virtio-blk-pci,drive=disk0,bootindex=1",
-            ]
+            ] + diskBus.devices(bootIndex: 1)
         }
         var append = cmdline
         // panic=-1 with -no-reboot turns a kernel panic into a QEMU exit instead of a hang.
@@ -94,10 +124,9 @@ public struct LabMachine: Sendable {
             "-kernel", kernel, "-initrd", initrd, "-append", append,
             // romfile= skips the NIC's iPXE ROM: this is a direct kernel boot.
             "-netdev", "user,id=net0",
-            "-device", "virtio-net-pci,netdev=net0,mac=\(mac),romfile=",
+            "-device", "\(nic.device),netdev=net0,mac=\(mac),romfile=",
             "-drive", "file=\(disk),if=none,id=disk0,format=raw",
-            "-device", "virtio-blk-pci,drive=disk0",
-        ]
+        ] + diskBus.devices(bootIndex: nil)
     }
 
     /// Boots the machine and waits for it to power off; `sink` gets each console line as it arrives.
