@@ -4,7 +4,8 @@ import ImprintCore
 extension Builder {
     /// Everything the agent initrd holds, in the layout the agent expects (docs/initrd.md).
     /// `closure` holds the shared libraries of the agent and of the `tools` programs.
-    func initrdEntries(kernel: KernelTree, drivers: DriverSelection, closure: ELFClosure, agent: String,
+    func initrdEntries(kernel: KernelTree, drivers: DriverSelection, firmware: FirmwareSelection = FirmwareSelection(),
+                       closure: ELFClosure, agent: String,
                        tools: [InitrdTool.Found]) throws -> [InitrdEntry] {
         var files: [InitrdEntry] = []
         files.append(.init(path: "dev/console", mode: 0o600, content: .characterDevice(major: 5, minor: 1)))
@@ -33,6 +34,10 @@ extension Builder {
         }
         files.append(.init(path: "\(moduleRoot)/modules.dep", mode: 0o644, content: .bytes(Array(drivers.graph.renderModulesDep(names).utf8))))
         files.append(.init(path: "\(moduleRoot)/modules.alias", mode: 0o644, content: .bytes(Array(drivers.graph.renderModulesAlias(names).utf8))))
+        // The kernel's firmware loader reads /lib/firmware itself (CONFIG_FW_LOADER; docs/profiles.md).
+        for file in firmware.files {
+            files.append(.init(path: file.initrdPath, mode: 0o644, content: .file(source: file.source)))
+        }
         files.append(.init(path: "\(moduleRoot)/modules.softdep", mode: 0o644, content: .bytes(Array(drivers.graph.renderModulesSoftdep(names).utf8))))
 
         var profile: [(String, JSONValue)] = [

@@ -32,9 +32,6 @@ public struct Builder {
         let fm = FileManager.default
 
         // Everything that can fail on bad input fails before the store is touched.
-        guard recipe.pci.isEmpty, recipe.firmware.isEmpty else {
-            throw KernelError(message: "\(recipe.sourcePath): drivers.pci and drivers.firmware are not supported yet; name the modules in drivers.modules")
-        }
         // Before the kernel download: a missing host package is the cheapest failure to report.
         let tools = try InitrdTool.locate(self.tools)
         let kernel: KernelTree
@@ -52,8 +49,21 @@ public struct Builder {
             defer { indexLock.unlock() }
             tree = try ModuleTree(dir: kernel.modulesDir, cacheFile: cache.moduleIndexFile(for: kernel.modulesDir))
         }
-        let drivers = try tree.select(recipe.modules)
-        log("drivers: \(drivers.modules.count) modules (\(recipe.modules.count) named)")
+        let devices = recipe.devices
+        var names = PCIDatabase()
+        if !devices.isEmpty {
+            if let system = PCIDatabase.system() { names = system } else {
+                log("warning: no pci.ids (\(PCIDatabase.systemPaths.joined(separator: ", "))): messages give PCI IDs without names; install Debian's pci.ids package")
+            }
+        }
+        let drivers = try tree.select(recipe.modules, devices: devices, names: names, recipe: recipe.sourcePath, kernel: kernel.release)
+        log("drivers: \(drivers.modules.count) modules (\(recipe.modules.count) named, \(devices.count) PCI IDs)")
+        for match in drivers.devices { log("  \(match.device.id) -> \(match.modules.joined(separator: ", "))") }
+        let firmware = try FirmwareSelection.gather(drivers: drivers, recipe: recipe, cache: cache, log: log)
+        if !firmware.files.isEmpty || !recipe.firmware.isEmpty {
+            log("firmware: \(firmware.files.count) files, \(firmware.totalSize) bytes")
+        }
+        for warning in firmware.warnings { log("warning: firmware: \(warning)") }
 
         let work = try makeTemporaryDirectory()
         defer { try? fm.removeItem(atPath: work) }
@@ -65,7 +75,7 @@ public struct Builder {
         let closure = try agentClosure.merging(programs)
         log("tools: \(tools.map(\.tool.destination).joined(separator: " ")), \(closure.libraries.count - agentClosure.libraries.count) more shared libraries")
 
-        let entries = try initrdEntries(kernel: kernel, drivers: drivers, closure: closure, agent: strippedAgent, tools: tools)
+        let entries = try initrdEntries(kernel: kernel, drivers: drivers, firmware: firmware, closure: closure, agent: strippedAgent, tools: tools)
 
         // Stage inside the store's boot/ folder so the final rename is atomic and never crosses filesystems.
         let bootDir = "\(store)/boot"
@@ -102,9 +112,14 @@ public struct Builder {
                          agent: try FileManagerSize.size(of: strippedAgent),
                          libraries: closure.libraries.reduce(0) { $0 + $1.size },
                          modules: drivers.modules.reduce(0) { $0 + $1.size },
-                         tools: tools.reduce(0) { $0 + $1.size }),
+                         tools: tools.reduce(0) { $0 + $1.size },
+                         firmware: firmware.totalSize),
             buildSeconds: (Date().timeIntervalSince(started) * 1000).rounded() / 1000,
-            agentServer: recipe.agentServer)
+            agentServer: recipe.agentServer,
+            devices: drivers.devices.map { .init(id: $0.device.id.description, from: $0.device.origin.description, name: $0.name, modules: $0.modules) },
+            firmwarePackages: firmware.packages.map { .init(name: $0.name, version: $0.version) },
+            firmware: firmware.files.map { .init(path: $0.initrdPath, package: $0.package, version: $0.version, modules: $0.modules, size: $0.size) },
+            warnings: firmware.warnings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         try (encoder.encode(report) + Data("\n".utf8)).write(to: URL(fileURLWithPath: "\(staging)/build.json"))

@@ -1,4 +1,5 @@
 import Foundation
+import ImprintCore
 import Yams
 
 extension Recipe {
@@ -106,7 +107,10 @@ private struct NodeReader {
         var profile: String?
         var arch = "x86_64"
         var kernel: Recipe.KernelSource?
-        var modules: [String] = [], pci: [String] = [], firmware: [String] = []
+        var modules: [String] = [], pci: [PCIID] = [], firmware: [String] = []
+        var inventory: String?
+        var controllers: [HardwareListing.Device] = []
+        var lines: [String: Int] = [:]
         var cmdline = "console=tty0 console=ttyS0"
         var server: String?
         var formats = ["pxe"]
@@ -124,15 +128,12 @@ private struct NodeReader {
             case "kernel":
                 kernel = try kernelSource(value)
             case "drivers":
-                for (k, _, v) in try mapping(value, "drivers", allowed: ["modules", "pci", "firmware"]) {
+                for (k, _, v) in try mapping(value, "drivers", allowed: ["modules", "pci", "inventory", "firmware"]) {
                     switch k {
                     case "modules": modules = try strings(v, "drivers.modules")
-                    case "pci":
-                        pci = try strings(v, "drivers.pci")
-                        for id in pci where !isPCIID(id) {
-                            throw fail(v, "drivers.pci", "'\(id)' is not a vendor:device ID such as 1af4:1000")
-                        }
-                    default: firmware = try strings(v, "drivers.firmware")
+                    case "pci": pci = try pciIDs(v, lines: &lines)
+                    case "inventory": (inventory, controllers) = try inventoryFile(v)
+                    default: firmware = try packages(v, lines: &lines)
                     }
                 }
             case "cmdline":
@@ -150,8 +151,11 @@ private struct NodeReader {
         }
         guard let profile else { throw fail(root, "profile", "missing: every recipe names its profile") }
         guard let kernel else { throw fail(root, "kernel", "missing: give `debian: PACKAGE` or `path: FILE`") }
-        return Recipe(profile: profile, arch: arch, kernel: kernel, modules: modules, pci: pci, firmware: firmware,
-                      cmdline: cmdline, agentServer: server, formats: formats, sourcePath: file)
+        var recipe = Recipe(profile: profile, arch: arch, kernel: kernel, modules: modules, pci: pci, inventory: inventory,
+                            inventoryControllers: controllers, firmware: firmware, cmdline: cmdline, agentServer: server,
+                            formats: formats, sourcePath: file)
+        recipe.lines = lines
+        return recipe
     }
 
     func kernelSource(_ node: Node) throws -> Recipe.KernelSource {
@@ -182,9 +186,67 @@ private struct NodeReader {
         return dir.isEmpty ? path : dir + "/" + path
     }
 
-    func isPCIID(_ id: String) -> Bool {
-        let parts = id.split(separator: ":", omittingEmptySubsequences: false)
-        return parts.count == 2 && parts.allSatisfy { $0.count == 4 && $0.allSatisfy(\.isHexDigit) }
+    /// `drivers.pci`: each item a ``PCIID`` in the recipe form, remembered by line for the build's messages.
+    func pciIDs(_ node: Node, lines: inout [String: Int]) throws -> [PCIID] {
+        let texts = try strings(node, "drivers.pci")
+        guard case let .sequence(items) = node else { return [] }
+        var ids: [PCIID] = []
+        for (index, (text, item)) in zip(texts, items).enumerated() {
+            guard let id = PCIID(recipe: text) else {
+                throw fail(item, "drivers.pci", "'\(text)' is not a PCI ID: give vendor:device in hex (8086:100e), optionally with the class (8086:100e/0200, 1b36:0010/010802)")
+            }
+            lines["drivers.pci[\(index)]"] = item.mark?.line
+            ids.append(id)
+        }
+        return ids
+    }
+
+    /// `drivers.firmware`: Debian package names (lower case letters, digits, `+ - .`).
+    func packages(_ node: Node, lines: inout [String: Int]) throws -> [String] {
+        let names = try strings(node, "drivers.firmware")
+        guard case let .sequence(items) = node else { return [] }
+        for (index, (name, item)) in zip(names, items).enumerated() {
+            guard Recipe.isPackageName(name) else {
+                throw fail(item, "drivers.firmware", "'\(name)' is not a Debian package name (such as firmware-realtek)")
+            }
+            lines["drivers.firmware[\(index)]"] = item.mark?.line
+        }
+        return names
+    }
+
+    /// `drivers.inventory`: reads the file (relative to the recipe's folder) and keeps its network and
+    /// storage controllers. A file that is neither an inventory.json nor lspci -nn output is an error
+    /// naming its line.
+    func inventoryFile(_ node: Node) throws -> (String, [HardwareListing.Device]) {
+        let path = resolve(try string(node, "drivers.inventory"))
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw fail(node, "drivers.inventory", "cannot read \(path) (\(error.localizedDescription))")
+        }
+        let listing: HardwareListing
+        do {
+            listing = try HardwareListing.parse(text)
+        } catch {
+            throw fail(node, "drivers.inventory", "\(path): \(error)")
+        }
+        let controllers = listing.controllers
+        guard !controllers.isEmpty else {
+            throw fail(node, "drivers.inventory", "\(path) lists no network or storage controller (PCI class 02 or 01)")
+        }
+        return (path, controllers)
+    }
+}
+
+extension Recipe {
+    /// Debian policy 5.6.1: at least two characters, lower-case letters, digits, `+`, `-` and `.`,
+    /// starting with a letter or digit.
+    static func isPackageName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        func alnum(_ c: UInt8) -> Bool { (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) }
+        guard bytes.count >= 2, alnum(bytes[0]) else { return false }
+        return bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }
     }
 }
 

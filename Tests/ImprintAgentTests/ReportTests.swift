@@ -137,6 +137,10 @@ struct ReportLogicTests {
         root.write("sys/bus/pci/devices/0000:00:03.0/vendor", "0x1af4\n")
         root.write("sys/bus/pci/devices/0000:00:03.0/device", "0x1000\n")
         root.write("sys/bus/pci/devices/0000:00:03.0/class", "0x020000\n")
+        root.write("sys/bus/pci/devices/0000:00:03.0/subsystem_vendor", "0x1af4\n")
+        root.write("sys/bus/pci/devices/0000:00:03.0/subsystem_device", "0x0001\n")
+        root.makeDirectory("sys/bus/pci/drivers/virtio-pci")
+        root.symlink("sys/bus/pci/devices/0000:00:03.0/driver", to: "../../drivers/virtio-pci")
         root.write("sys/bus/pci/devices/0000:00:00.0/vendor", "0x8086\n")
         root.write("sys/bus/pci/devices/0000:00:00.0/device", "0x29C0\n")
         root.write("sys/bus/pci/devices/0000:00:00.0/class", "0x060000\n")
@@ -151,7 +155,7 @@ struct ReportLogicTests {
         #expect(DMIInfo.gather(from: root.fs) == DMIInfo(sysVendor: "QEMU", productName: "Standard PC (Q35 + ICH9, 2009)"))
         #expect(PCIDevice.gather(from: root.fs) == [
             PCIDevice(slot: "0000:00:00.0", id: "8086:29c0", deviceClass: "0x060000"),
-            PCIDevice(slot: "0000:00:03.0", id: "1af4:1000", deviceClass: "0x020000"),
+            PCIDevice(slot: "0000:00:03.0", id: "1af4:1000", deviceClass: "0x020000", subsystem: "1af4:0001", driver: "virtio-pci"),
         ])
         let json = BootReports.inventory(mac: try MACAddress(parsing: "52:54:00:12:34:56"), inventory: Inventory.gather(from: root.fs),
                                          dmi: DMIInfo.gather(from: root.fs), pci: PCIDevice.gather(from: root.fs))
@@ -163,7 +167,9 @@ struct ReportLogicTests {
             "dmi":{"sysVendor":"QEMU","productName":"Standard PC (Q35 + ICH9, 2009)","productSerial":null,"productUUID":null},\
             "disks":[{"name":"sda","bytes":4026531840,"removable":true},{"name":"sr1","bytes":665600000,"removable":true},\
             {"name":"vda","bytes":67108864,"removable":false}],\
-            "pci":[{"slot":"0000:00:00.0","id":"8086:29c0","class":"0x060000"},{"slot":"0000:00:03.0","id":"1af4:1000","class":"0x020000"}]}
+            "pci":[{"slot":"0000:00:00.0","id":"8086:29c0","class":"0x060000","subsystem":null,"driver":null},\
+            {"slot":"0000:00:03.0","id":"1af4:1000","class":"0x020000","subsystem":"1af4:0001","driver":"virtio-pci"}],\
+            "unbound":[]}
             """)
     }
 

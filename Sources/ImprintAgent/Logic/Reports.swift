@@ -1,6 +1,6 @@
 import ImprintCore
 
-/// A PCI function, from `/sys/bus/pci/devices/<slot>/{vendor,device,class}`.
+/// A PCI function, from `/sys/bus/pci/devices/<slot>/{vendor,device,class,subsystem_vendor,subsystem_device,driver}`.
 public struct PCIDevice: Equatable, Sendable {
     /// `0000:00:03.0`
     public var slot: String
@@ -8,11 +8,27 @@ public struct PCIDevice: Equatable, Sendable {
     public var id: String
     /// `0x020000`, as sysfs writes it (lower case).
     public var deviceClass: String
+    /// `1af4:0001`: subsystem vendor and device, four lower-case hex digits each; nil when unreadable.
+    public var subsystem: String?
+    /// The bound driver's name (the last component of the `driver` link), nil when none is bound.
+    public var driver: String?
 
-    public init(slot: String, id: String, deviceClass: String) {
+    public init(slot: String, id: String, deviceClass: String, subsystem: String? = nil, driver: String? = nil) {
         self.slot = slot
         self.id = id
         self.deviceClass = deviceClass
+        self.subsystem = subsystem
+        self.driver = driver
+    }
+
+    /// A network (class `0x02xxxx`) or mass storage (`0x01xxxx`) controller: what a deploy needs driven.
+    public var isController: Bool {
+        deviceClass.hasPrefix("0x02") || deviceClass.hasPrefix("0x01")
+    }
+
+    /// The class without sysfs's `0x`: `020000`.
+    public var classDigits: String {
+        deviceClass.hasPrefix("0x") ? String(deviceClass.dropFirst(2)) : deviceClass
     }
 
     /// Every function under `/sys/bus/pci/devices`; one whose IDs cannot be read is left out.
@@ -23,9 +39,27 @@ public struct PCIDevice: Equatable, Sendable {
             guard let vendor = fs.readValue(base + "/vendor").flatMap(hexID),
                   let device = fs.readValue(base + "/device").flatMap(hexID) else { continue }
             let deviceClass = fs.readValue(base + "/class").map { $0.lowercased() } ?? "-"
-            devices.append(PCIDevice(slot: entry.name, id: vendor + ":" + device, deviceClass: deviceClass))
+            var subsystem: String?
+            if let subVendor = fs.readValue(base + "/subsystem_vendor").flatMap(hexID),
+               let subDevice = fs.readValue(base + "/subsystem_device").flatMap(hexID) {
+                subsystem = subVendor + ":" + subDevice
+            }
+            let driver = (try? fs.readLink(base + "/driver")).map(lastPathComponent)
+            devices.append(PCIDevice(slot: entry.name, id: vendor + ":" + device, deviceClass: deviceClass,
+                                     subsystem: subsystem, driver: driver))
         }
         return devices
+    }
+
+    /// The network and storage controllers no driver is bound to, in the order given: after
+    /// coldplug, each is a NIC or disk controller the profile has no module for.
+    public static func unbound(_ devices: [PCIDevice]) -> [PCIDevice] {
+        devices.filter { $0.isController && $0.driver == nil }
+    }
+
+    /// The console line for an unbound controller (docs/agent.md).
+    public var unboundMessage: String {
+        "coldplug: no driver for \(slot) \(id) (class \(classDigits)): the profile lacks its module — imprint profile check"
     }
 
     /// `0x1AF4` -> `1af4`; nil when not a 16-bit hex number.
@@ -66,7 +100,8 @@ public struct DMIInfo: Equatable, Sendable {
 public enum BootReports {
     public static let inventoryVersion = 1
 
-    /// `reports/<mac>/inventory.json`: NICs, DMI, disks and PCI functions.
+    /// `reports/<mac>/inventory.json`: NICs, DMI, disks, PCI functions, and the network and storage
+    /// controllers no driver is bound to (``PCIDevice/unbound(_:)``).
     public static func inventory(mac: MACAddress, inventory: Inventory, dmi: DMIInfo, pci: [PCIDevice]) -> JSONValue {
         func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
         let interfaces: [JSONValue] = inventory.interfaces.map { nic in
@@ -77,6 +112,10 @@ public enum BootReports {
             .object(["name": .string(disk.name), "bytes": .number(Double(disk.bytes)), "removable": .bool(disk.removable)])
         }
         let devices: [JSONValue] = pci.map { device in
+            .object(["slot": .string(device.slot), "id": .string(device.id), "class": .string(device.deviceClass),
+                     "subsystem": optional(device.subsystem), "driver": optional(device.driver)])
+        }
+        let unbound: [JSONValue] = PCIDevice.unbound(pci).map { device in
             .object(["slot": .string(device.slot), "id": .string(device.id), "class": .string(device.deviceClass)])
         }
         return .object([
@@ -87,6 +126,7 @@ public enum BootReports {
                             "productSerial": optional(dmi.productSerial), "productUUID": optional(dmi.productUUID)]),
             "disks": .array(disks),
             "pci": .array(devices),
+            "unbound": .array(unbound),
         ])
     }
 

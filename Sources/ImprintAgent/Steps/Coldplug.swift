@@ -10,6 +10,9 @@ public struct ColdplugReport: Equatable, Sendable {
     /// Passes run, counting the last one that found nothing to load.
     public var passes = 0
     public var milliseconds: UInt64 = 0
+    /// Network and storage controllers with no driver bound once coldplug was done: the profile
+    /// lacks their modules. Empty after a dry run, which binds nothing.
+    public var unbound: [PCIDevice] = []
 
     public init() {}
 }
@@ -19,6 +22,8 @@ public struct ColdplugReport: Equatable, Sendable {
 /// Loading a bus driver creates more devices (virtio_pci makes `virtio:` ones,
 /// SCSI hosts scan asynchronously), so passes repeat, after discovery goes
 /// quiet, until one finds nothing new to load. A failed load is logged, never fatal.
+/// Then every network or storage controller still without a driver is logged as a warning
+/// (the profile lacks its module) and kept in ``ColdplugReport/unbound``.
 public struct Coldplug: BootStep {
     public var settle: SettlePolicy
     /// A bound on passes, against a driver that keeps making devices.
@@ -82,9 +87,16 @@ public struct Coldplug: BootStep {
             log.warning("coldplug stopped after \(passLimit) passes with modules still to load")
         }
         report.milliseconds = context.clock.milliseconds() &- start
-        context.coldplug = report
         let verb = loader.isDryRun ? "would load" : "loaded"
         log.info("coldplug \(verb) \(report.loaded.count) modules in \(report.passes) passes (\(report.milliseconds) ms)")
+        // A dry run binds nothing: every controller would look unbound.
+        if !loader.isDryRun {
+            report.unbound = PCIDevice.unbound(PCIDevice.gather(from: fs))
+            for device in report.unbound {
+                log.warning(device.unboundMessage)
+            }
+        }
+        context.coldplug = report
     }
 
     /// The module graph from the initrd's `modules.dep`, `modules.alias` and

@@ -57,33 +57,8 @@ struct DebianPackage {
         return file
     }
 
-    /// The kept regular files and symlinks of the package's `data.tar.*`, written into `tree` atomically.
+    /// The kept regular files of the package's `data.tar.*`, written into `tree` atomically.
     func unpack(deb: String, into tree: String, keep: (String) -> Bool) throws {
-        let fm = FileManager.default
-        let partial = tree + ".partial"
-        try? fm.removeItem(atPath: partial)
-        try fm.createDirectory(atPath: partial, withIntermediateDirectories: true)
-        let outer = try ArchiveReader(path: deb, formats: .ar)
-        var found = false
-        while let member = try outer.next() {
-            guard member.path.hasPrefix("data.tar") else { continue }
-            found = true
-            let inner = try ArchiveReader(bytes: try outer.readData(), label: "\(deb):\(member.path)", formats: .tar)
-            while let entry = try inner.next() {
-                var path = entry.path
-                if path.hasPrefix("./") { path.removeFirst(2) }
-                guard entry.isRegularFile, !path.split(separator: "/").contains(".."), keep(path) else { continue }
-                let target = "\(partial)/\(path)"
-                try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                let data = try inner.readData()
-                guard fm.createFile(atPath: target, contents: Data(data), attributes: [.posixPermissions: Int(entry.mode & 0o777)]) else {
-                    throw DemoError("cannot write \(target)")
-                }
-            }
-        }
-        guard found else { throw DemoError("\(deb) holds no data.tar member: not a Debian package") }
-        guard fm.createFile(atPath: partial + "/.complete", contents: Data()) else { throw DemoError("cannot write \(partial)/.complete") }
-        try? fm.removeItem(atPath: tree)
-        try fm.moveItem(atPath: partial, toPath: tree)
+        try DebianArchive.unpack(deb: deb, into: tree, keep: { !$0.isSymlink && keep($0.path) }, fail: { DemoError($0) })
     }
 }

@@ -96,42 +96,12 @@ struct DebianKernel {
         return file
     }
 
-    /// Reads the `.deb` (an ar archive holding `data.tar.*`) with libarchive and writes the kernel image
-    /// and module tree into `tree`, atomically.
+    /// Reads the `.deb` with libarchive and writes the kernel image, its configuration and the module
+    /// tree into `tree`, atomically.
     func unpack(deb: String, into tree: String) throws {
-        let fm = FileManager.default
-        let partial = tree + ".partial"
-        try? fm.removeItem(atPath: partial)
-        try fm.createDirectory(atPath: partial, withIntermediateDirectories: true)
-        let outer = try ArchiveReader(path: deb, formats: .ar)
-        var found = false
-        while let member = try outer.next() {
-            guard member.path.hasPrefix("data.tar") else { continue }
-            found = true
-            let inner = try ArchiveReader(bytes: try outer.readData(), label: "\(deb):\(member.path)", formats: .tar)
-            while let entry = try inner.next() {
-                var path = entry.path
-                if path.hasPrefix("./") { path.removeFirst(2) }
-                guard path.hasPrefix("boot/vmlinuz-") || path.hasPrefix("boot/config-") || (path.hasPrefix("lib/modules/") && entry.isRegularFile),
-                      entry.isRegularFile, !path.contains("..") else { continue }
-                let target = "\(partial)/\(path)"
-                try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                guard let file = fopen(target, "wb") else {
-                    throw KernelError(message: "cannot write \(target): \(String(cString: strerror(errno)))")
-                }
-                defer { fclose(file) }
-                try inner.readData { chunk in
-                    guard fwrite(chunk.baseAddress, 1, chunk.count, file) == chunk.count else {
-                        throw KernelError(message: "cannot write \(target): \(String(cString: strerror(errno)))")
-                    }
-                }
-            }
-        }
-        guard found else { throw KernelError(message: "\(deb) holds no data.tar member: not a Debian package") }
-        guard fm.createFile(atPath: partial + "/.complete", contents: Data()) else {
-            throw KernelError(message: "cannot write \(partial)/.complete")
-        }
-        try? fm.removeItem(atPath: tree)
-        try fm.moveItem(atPath: partial, toPath: tree)
+        try DebianArchive.unpack(deb: deb, into: tree, keep: { member in
+            !member.isSymlink && (member.path.hasPrefix("boot/vmlinuz-") || member.path.hasPrefix("boot/config-")
+                || member.path.hasPrefix("lib/modules/"))
+        }, fail: { KernelError(message: $0) })
     }
 }
