@@ -34,6 +34,8 @@ test: release
 
 bench: release
 	scripts/bench
+	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-profiles
+	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-media
 
 clean:
 	rm -rf .build store

@@ -6,7 +6,12 @@ extension Imprint {
     struct Lab: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Boot a QEMU lab machine, copying its serial console to stdout.",
-            discussion: "Returns when the guest powers off; fails on a timeout or a kernel panic.")
+            discussion: """
+                Boots a built profile's kernel directly (--profile, or --kernel and --initrd), from the network (--pxe), \
+                or from a boot medium: --iso FILE as a CD-ROM (or, with --media-as, as a virtio disk or a USB stick; \
+                the file itself is never written), --usb FILE as a writable USB stick. Returns when the guest powers \
+                off, or with --until TEXT as soon as a console line contains TEXT; fails on a timeout or a kernel panic.
+                """)
 
         @Argument(help: ArgumentHelp("The machine's MAC address.", valueName: "MAC"))
         var mac: String = "52:54:00:12:34:56"
@@ -29,6 +34,18 @@ extension Imprint {
         @Flag(help: "Boot from the network: the NIC's iPXE ROM loads devices/<mac>/boot.ipxe from the store's server; the disk boots first, so a deployed disk boots after the agent's reboot.")
         var pxe = false
 
+        @Option(help: ArgumentHelp("Boot this ISO (imprint iso): a CD-ROM unless --media-as says otherwise; guest writes are discarded.", valueName: "FILE"))
+        var iso: String?
+
+        @Option(help: ArgumentHelp("Boot this USB image (imprint usb) as a writable USB stick on an xHCI controller.", valueName: "FILE"))
+        var usb: String?
+
+        @Option(name: .customLong("media-as"), help: ArgumentHelp("With --iso: attach it as cdrom, disk (virtio) or usb (a USB stick).", valueName: "KIND"))
+        var mediaAs: String?
+
+        @Option(help: ArgumentHelp("End the run successfully, stopping the guest, as soon as a console line contains TEXT.", valueName: "TEXT"))
+        var until: String?
+
         @Option(help: ArgumentHelp("With --pxe: the store's base URL as the guest sees it (default: the device's identity server, else http://10.0.2.2:8080).", valueName: "URL"))
         var server: String?
 
@@ -41,7 +58,7 @@ extension Imprint {
         @Option(name: .customLong("disk-bus"), help: ArgumentHelp("How the disk is attached: virtio, ahci, nvme or scsi (virtio-scsi).", valueName: "BUS"))
         var diskBus: String = "virtio"
 
-        @Option(help: "Seconds to wait for the guest to power off.")
+        @Option(help: "Seconds to wait for the guest to power off (or to print --until's text).")
         var timeout: Double = 180
 
         @OptionGroup var store: StoreOptions
@@ -53,6 +70,22 @@ extension Imprint {
             }
             guard LabMachine.DiskBus(rawValue: diskBus) != nil else {
                 throw ValidationError("--disk-bus is \(LabMachine.DiskBus.allCases.map(\.rawValue).joined(separator: ", ")), not \(diskBus)")
+            }
+            if let mediaAs {
+                guard LabMachine.MediumAttachment(rawValue: mediaAs) != nil else {
+                    throw ValidationError("--media-as is \(LabMachine.MediumAttachment.allCases.map(\.rawValue).joined(separator: ", ")), not \(mediaAs)")
+                }
+                guard iso != nil else { throw ValidationError("--media-as goes with --iso (--usb is always a USB stick)") }
+            }
+            if until?.isEmpty == true { throw ValidationError("--until needs some text to wait for") }
+            if iso != nil || usb != nil {
+                if iso != nil && usb != nil { throw ValidationError("give --iso or --usb, not both") }
+                if pxe || profile != nil || kernel != nil || !initrd.isEmpty {
+                    throw ValidationError("--iso and --usb boot the medium: give no --pxe, --profile, --kernel or --initrd")
+                }
+                if append != nil { throw ValidationError("--append applies to direct kernel boots: a medium boots with its own command line") }
+                if server != nil { throw ValidationError("--server goes with --pxe") }
+                return try validateMAC()
             }
             if pxe {
                 if profile != nil || kernel != nil || !initrd.isEmpty { throw ValidationError("--pxe boots from the network: give no --profile, --kernel or --initrd") }
@@ -78,7 +111,12 @@ extension Imprint {
         func run() throws {
             var machine: LabMachine
             let hyphenated = mac.lowercased().replacingOccurrences(of: ":", with: "-")
-            if pxe {
+            let chosenFirmware: LabMachine.Firmware = firmware == "ovmf" ? .ovmf : .seabios
+            if let medium = iso ?? usb {
+                let attachment = usb != nil ? .usb : LabMachine.MediumAttachment(rawValue: mediaAs ?? "cdrom") ?? .cdrom
+                machine = LabMachine.medium(medium, attachment: attachment, writable: usb != nil, firmware: chosenFirmware)
+                say("lab: boot \(medium) (\(firmware)) as \(attachment == .disk ? "a virtio disk" : attachment == .usb ? "a USB stick" : "a CD-ROM")\(usb == nil && attachment != .cdrom ? ", writes discarded" : "")")
+            } else if pxe {
                 let base = (server ?? identityServer(hyphenated) ?? "http://10.0.2.2:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
                 var script = "devices/\(hyphenated)/boot.ipxe"
                 if !FileManager.default.fileExists(atPath: "\(store.path)/\(script)") {
@@ -105,18 +143,23 @@ extension Imprint {
             } else {
                 machine = LabMachine(kernel: kernel ?? "", initrds: initrd, cmdline: "console=tty0 console=ttyS0")
             }
-            if let append, !pxe { machine.cmdline += " " + append }
-            if !pxe { machine.firmware = firmware == "ovmf" ? .ovmf : .seabios }
+            if let append, machine.boot == .kernel { machine.cmdline += " " + append }
+            machine.firmware = chosenFirmware
             machine.mac = mac.lowercased().replacingOccurrences(of: "-", with: ":")
             machine.disk = disk
             machine.nic = LabMachine.NIC(rawValue: nic) ?? .virtio
             machine.diskBus = LabMachine.DiskBus(rawValue: diskBus) ?? .virtio
             machine.timeoutSeconds = timeout
+            machine.until = until
             do {
                 let outcome = try machine.run { line in
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                 }
-                say("lab: guest powered off after \(String(format: "%.1f", outcome.seconds)) s")
+                if outcome.sawUntil, let until {
+                    say("lab: saw '\(until)' after \(String(format: "%.1f", outcome.seconds)) s; guest stopped")
+                } else {
+                    say("lab: guest powered off after \(String(format: "%.1f", outcome.seconds)) s")
+                }
             } catch let error as LabMachine.LabError {
                 throw CommandFailure("lab: \(error)")
             }

@@ -53,20 +53,17 @@ extension DemoImage {
         var size: Int
     }
 
-    /// A FAT image holding `EFI/BOOT/BOOTX64.EFI`, written with mtools: no loop mount, fixed serial and dates.
+    /// A FAT image holding `EFI/BOOT/BOOTX64.EFI`, written with mtools (``FATImage``): no loop mount, fixed serial and dates.
     func buildESP(uki: String, ids: DemoIDs, into work: String) throws -> BuiltPartition {
         let ukiSize = try FileManagerSize.size(of: uki)
         // FAT's tables and directories take a few percent; round up to whole MiB.
         let size = Self.wholeMiB(ukiSize + ukiSize / 32 + (1 << 20))
         let image = "\(work)/esp.img"
-        try Self.makeFile(image, size: size)
-        let env = Self.toolEnvironment
         // FAT16 (4,085 clusters or more), which firmware reads more widely than the FAT12 mformat would pick
         // for 4 KiB clusters at this size: 1 KiB clusters up to 32 MiB, 4 KiB beyond (FAT16 ends at 65,524).
-        let cluster = size <= 32 << 20 ? "2" : "8"
-        try DemoTool.mformat.run(["-i", image, "-c", cluster, "-N", ids.fatSerial, "-v", "ESP", "::"], environment: env, what: "format the ESP")
-        try DemoTool.mmd.run(["-i", image, "::/EFI", "::/EFI/BOOT"], environment: env, what: "make EFI/BOOT on the ESP")
-        try DemoTool.mcopy.run(["-i", image, uki, "::/EFI/BOOT/BOOTX64.EFI"], environment: env, what: "copy the UKI onto the ESP")
+        let esp = FATImage(path: image, size: size, serial: ids.fatSerial, label: "ESP", clusterSectors: size <= 32 << 20 ? 2 : 8,
+                           environment: Self.toolEnvironment)
+        try esp.write([FATImage.File(source: uki, destination: "/EFI/BOOT/BOOTX64.EFI")])
         return BuiltPartition(path: image, size: size)
     }
 
