@@ -305,6 +305,26 @@ struct ReportStepTests {
         #expect(sink.lines.last?.hasPrefix("imprint: ERROR: could not PUT status.json after 4 tries (last: HTTP 401) — check the device token") == true)
     }
 
+    @Test("a discovered machine (no identity, imprint.server=) PUTs only its inventory, without a token")
+    func discoveredSendsOnlyTheInventory() throws {
+        let root = ReportLogicTests.machine()
+        root.write("proc/cmdline", "console=ttyS0 imprint.server=http://10.0.2.2:8080\n")
+        let http = FakeHTTP()
+        let sink = MemorySink()
+        let context = makeContext(root, clock: FakeClock(), sink: sink)
+        context.http = http
+        context.wallClock = { 1_795_303_730 }
+        try ReadCommandLine().run(context)
+        try ReadManifests().run(context)
+        context.configuredInterface = NetworkInterface(name: "eth0", mac: "52:54:00:12:34:56", driver: "virtio_net", link: .up)
+        try SendBootReports().run(context)
+        #expect(http.calls.map(\.url) == ["http://10.0.2.2:8080/reports/52-54-00-12-34-56/inventory.json"])
+        #expect(http.calls.allSatisfy { !$0.headers.contains { $0.hasPrefix("Authorization") } })
+        #expect(context.reportsSent)
+        #expect(context.outcome == "inventory sent")
+        #expect(!sink.lines.contains { $0.contains("ERROR") }, "\(sink.lines)")
+    }
+
     @Test("a server that cannot be reached: inventory.json is not tried after status.json")
     func unreachable() throws {
         let root = Self.root()

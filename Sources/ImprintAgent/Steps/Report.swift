@@ -45,19 +45,27 @@ public struct SendBootReports: BootStep {
         let inventoryJSON = BootReports.inventory(mac: mac, inventory: inventory, dmi: DMIInfo.gather(from: context.fs),
                                                   pci: PCIDevice.gather(from: context.fs))
         let base = "reports/\(mac.hyphenated)/"
-        let statusOutcome = upload(base + "status.json", status, servers: servers, headers: headers, context: context)
+        // Without a token the store takes only a discovered machine's inventory (docs/http.md): a
+        // status PUT would be refused with 401 on every try.
+        var statusOutcome: HTTPOutcome?
+        if identity?.token == nil {
+            context.log.info("no token: sending only the inventory, as a discovered machine may")
+        } else {
+            statusOutcome = upload(base + "status.json", status, servers: servers, headers: headers, context: context)
+        }
+        let statusSent = statusOutcome?.succeeded ?? true
         var inventoryOutcome: HTTPOutcome?
-        if statusOutcome.succeeded || statusOutcome.transportError == nil {
+        if statusSent || statusOutcome?.transportError == nil {
             inventoryOutcome = upload(base + "inventory.json", inventoryJSON, servers: servers, headers: headers, context: context)
         }
-        if statusOutcome.succeeded && inventoryOutcome?.succeeded == true {
+        if statusSent && inventoryOutcome?.succeeded == true {
             context.reportsSent = true
-            context.outcome = "booted report sent"
-            context.log.info("reported booted and the inventory")
+            context.outcome = statusOutcome == nil ? "inventory sent" : "booted report sent"
+            context.log.info(statusOutcome == nil ? "reported the inventory" : "reported booted and the inventory")
             return
         }
-        let failed = statusOutcome.succeeded ? inventoryOutcome ?? statusOutcome : statusOutcome
-        let name = statusOutcome.succeeded ? "inventory.json" : "status.json"
+        let failed = (statusSent ? inventoryOutcome : statusOutcome) ?? HTTPOutcome(status: 0, transportError: "not tried")
+        let name = statusSent ? "inventory.json" : "status.json"
         context.log.error("could not PUT \(name) after \(context.retry.attempts) tries (last: \(failed.description)) — \(hint(failed, servers: servers))")
         context.outcome = "report failed"
     }
