@@ -3,19 +3,16 @@ import NIOCore
 import NIOPosix
 
 /// The listening socket (port 69): reads requests, refuses what it must with an ERROR packet and a
-/// log line, and starts each accepted read on a new socket of its own. Runs on the listener's loop;
-/// `active` is only touched there.
+/// log line, and starts each accepted read on a new socket and thread of its own
+/// (`TFTPTransferThread`). Runs on the listener's loop.
 final class TFTPListenerHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
     typealias OutboundOut = AddressedEnvelope<ByteBuffer>
 
     private let settings: TFTPServer.Settings
-    private let group: EventLoopGroup
-    private var active = 0
 
-    init(settings: TFTPServer.Settings, group: EventLoopGroup) {
+    init(settings: TFTPServer.Settings) {
         self.settings = settings
-        self.group = group
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -42,6 +39,7 @@ final class TFTPListenerHandler: ChannelInboundHandler {
         guard request.mode != .mail else {
             return refuse(TFTPRefusal(.illegalOperation, "mail mode is not supported"), what: what, to: peer, context: context)
         }
+        let active = settings.transfers.runningCount
         guard active < settings.configuration.maxTransfers else {
             return refuse(TFTPRefusal(.notDefined, "server busy: \(active) transfers in progress, try again"), what: what, to: peer, context: context)
         }
@@ -59,40 +57,28 @@ final class TFTPListenerHandler: ChannelInboundHandler {
             size: source.size, negotiation: negotiation,
             defaultTimeout: UInt64(settings.configuration.defaultTimeoutMilliseconds) * 1_000_000,
             maxRetransmits: settings.configuration.maxRetransmits))
-        active += 1
-        let description = TFTPTransferHandler.Description(peer: peer, request: request, negotiation: negotiation)
+        let description = TFTPTransferThread.Description(peer: peer, request: request, negotiation: negotiation)
         let log = settings.configuration.log
-        let listener = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let listenerLoop = context.eventLoop
         // Answer from the address the request came to, so a host with several addresses answers
         // from the one the client knows.
         var bindAddress = settings.transferBindAddress
         if let localAddress, let ip = localAddress.ipAddress, let address = try? SocketAddress(ipAddress: ip, port: 0) {
             bindAddress = address
         }
-        DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_sndbuf), value: settings.configuration.socketBufferBytes)
-            .channelOption(.socketOption(.so_rcvbuf), value: settings.configuration.socketBufferBytes)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        TFTPTransferHandler(description, machine: machine, source: source, log: log))
-                }
+        let transfers = settings.transfers
+        do throws(TFTPSocketFailure) {
+            let transfer = try TFTPTransferThread(description, machine: machine, source: source, bind: bindAddress,
+                                                  bufferBytes: settings.configuration.socketBufferBytes, stop: transfers, log: log)
+            transfers.threadStarted()
+            do throws(TFTPSocketFailure) {
+                try transfer.start { transfers.threadEnded() }
+            } catch {
+                transfers.threadEnded()
+                throw error
             }
-            .bind(to: bindAddress)
-            .whenComplete { result in
-                switch result {
-                case let .success(channel):
-                    channel.closeFuture.whenComplete { _ in
-                        listenerLoop.execute { listener.value.active -= 1 }
-                    }
-                case let .failure(error):
-                    listenerLoop.execute {
-                        listener.value.active -= 1
-                        log("tftp: failed \(what) from \(TFTPServer.text(peer)): cannot open a transfer socket: \(error)")
-                    }
-                }
-            }
+        } catch {
+            log("tftp: failed \(what) from \(TFTPServer.text(peer)): cannot open a transfer socket: \(error)")
+        }
     }
 
     private func refuse(_ refusal: TFTPRefusal, what: String, to peer: SocketAddress, context: ChannelHandlerContext) {

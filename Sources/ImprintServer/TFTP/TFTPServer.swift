@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 
 /// The store's TFTP server (RFC 1350 with options 2347, 2348, 2349, 7440), read-only over the files
-/// `TFTPPath` allows. Each accepted read runs on a socket of its own on one of the server's event
-/// loops, so a slow or hostile peer holds only its own transfer.
+/// `TFTPPath` allows. The listener runs on a SwiftNIO event loop; each accepted read runs on a socket
+/// and a thread of its own, so a slow or hostile peer holds only its own transfer.
 public final class TFTPServer: Sendable {
     struct Settings: Sendable {
         var configuration: TFTPServerConfiguration
@@ -13,10 +13,13 @@ public final class TFTPServer: Sendable {
         var root: String
         var limits: TFTPLimits
         var transferBindAddress: SocketAddress
+        /// The transfers in progress, and the flag that stops them.
+        var transfers: TFTPStopFlag
     }
 
     private let group: MultiThreadedEventLoopGroup
     private let channel: Channel
+    private let transfers: TFTPStopFlag
     /// The address and port the server listens on (the port the system chose for port 0).
     public let host: String
     public let port: Int
@@ -25,9 +28,11 @@ public final class TFTPServer: Sendable {
     /// The bound on window x (blksize + overhead) every transfer gets.
     public let windowBudget: Int
 
-    private init(group: MultiThreadedEventLoopGroup, channel: Channel, host: String, port: Int, buffers: (Int, Int), budget: Int) {
+    private init(group: MultiThreadedEventLoopGroup, channel: Channel, transfers: TFTPStopFlag, host: String, port: Int,
+                 buffers: (Int, Int), budget: Int) {
         self.group = group
         self.channel = channel
+        self.transfers = transfers
         self.host = host
         self.port = port
         self.socketBuffers = buffers
@@ -56,21 +61,22 @@ public final class TFTPServer: Sendable {
             // probe them on a throwaway socket with the same options first.
             let granted = try await grantedBuffers(group: group, bufferBytes: configuration.socketBufferBytes)
             let budget = max(1, min(granted.send, configuration.peerReceiveBufferBytes))
+            let transfers = TFTPStopFlag()
             let settings = Settings(configuration: configuration, root: root,
-                                    limits: TFTPLimits(windowBudget: budget), transferBindAddress: transferBind)
+                                    limits: TFTPLimits(windowBudget: budget), transferBindAddress: transferBind, transfers: transfers)
             let channel = try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_sndbuf), value: configuration.socketBufferBytes)
                 .channelOption(.socketOption(.so_rcvbuf), value: configuration.socketBufferBytes)
                 .channelOption(.receivePacketInfo, value: true)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(TFTPListenerHandler(settings: settings, group: group))
+                        try channel.pipeline.syncOperations.addHandler(TFTPListenerHandler(settings: settings))
                     }
                 }
                 .bind(to: listenAddress)
                 .get()
             let port = channel.localAddress?.port ?? configuration.port
-            return TFTPServer(group: group, channel: channel, host: configuration.host, port: port,
+            return TFTPServer(group: group, channel: channel, transfers: transfers, host: configuration.host, port: port,
                               buffers: (granted.send, granted.receive), budget: budget)
         } catch {
             try? await group.shutdownGracefully()
@@ -101,6 +107,11 @@ public final class TFTPServer: Sendable {
     /// Stops listening, ends every transfer in progress and waits for the event loops to stop.
     public func shutdown() async {
         try? await channel.close()
+        // Each transfer thread sees the flag within its wake interval, logs and closes its socket.
+        transfers.set()
+        for _ in 0..<100 where transfers.runningCount > 0 {
+            try? await Task.sleep(nanoseconds: UInt64(TFTPTransferThread.wakeMilliseconds) * 1_000_000)
+        }
         try? await group.shutdownGracefully()
     }
 

@@ -23,8 +23,8 @@ public struct TFTPServerConfiguration: Sendable {
     public var maxRetransmits = 5
     /// netascii transfers are converted in memory; larger files are refused (use octet).
     public var maxNetasciiBytes = 4 << 20
-    /// Event-loop threads; transfers are spread over them.
-    public var threads = System.coreCount
+    /// Event-loop threads for the listener (transfers run on threads of their own).
+    public var threads = 1
     /// Gets one line per transfer and per refused request.
     public var log: @Sendable (String) -> Void
 
