@@ -23,7 +23,7 @@ public enum AgentMain {
             fs: RootedFileSystem(), loader: KernelModuleLoader(), clock: MonotonicClock(),
             machine: machine, log: log, libraries: LibraryVersions.linked())
         do {
-            try Agent(steps: Agent.initSteps).run(context)
+            try Agent(steps: OfflineSteps.arranged(Agent.initSteps)).run(context)
         } catch {
             Agent.failHard(error, context: context)
         }
@@ -83,7 +83,8 @@ public enum AgentMain {
                                    log: Log(sinks: [output]), libraries: LibraryVersions.linked())
         context.identity = .present(identity)
         context.serverOverride = server
-        context.http = http
+        // --server file:///DIR: a store folder, such as an offline stick's data partition (docs/media.md).
+        context.http = FileStoreClient(fallback: http)
         context.hostDisk = disk
         context.streamRetry = .host
         context.streamRetry.maximumRate = maximumRate

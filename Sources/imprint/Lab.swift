@@ -52,7 +52,7 @@ extension Imprint {
         @Option(help: "Firmware: seabios (BIOS) or ovmf (UEFI).")
         var firmware: String = "seabios"
 
-        @Option(help: ArgumentHelp("The network card: virtio, e1000 or e1000e.", valueName: "MODEL"))
+        @Option(help: ArgumentHelp("The network card: virtio, e1000 or e1000e; none for a machine with no network (an offline stick's).", valueName: "MODEL"))
         var nic: String = "virtio"
 
         @Option(name: .customLong("disk-bus"), help: ArgumentHelp("How the disk is attached: virtio, ahci, nvme or scsi (virtio-scsi).", valueName: "BUS"))
@@ -68,6 +68,7 @@ extension Imprint {
             guard LabMachine.NIC(rawValue: nic) != nil else {
                 throw ValidationError("--nic is \(LabMachine.NIC.allCases.map(\.rawValue).joined(separator: ", ")), not \(nic)")
             }
+            if nic == "none" && pxe { throw ValidationError("--nic none cannot boot from the network: give --iso, --usb or a kernel") }
             guard LabMachine.DiskBus(rawValue: diskBus) != nil else {
                 throw ValidationError("--disk-bus is \(LabMachine.DiskBus.allCases.map(\.rawValue).joined(separator: ", ")), not \(diskBus)")
             }

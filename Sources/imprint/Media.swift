@@ -12,7 +12,7 @@ struct MediaOptions: ParsableArguments {
     var profile: String?
 
     @Option(help: ArgumentHelp("Where to write the image.", valueName: "FILE"))
-    var out: String
+    var out: String?
 
     @Flag(help: "Replace FILE if it exists.")
     var force = false
@@ -29,17 +29,42 @@ struct MediaOptions: ParsableArguments {
         }
     }
 
-    func build(_ format: BootMedium.Format) throws {
+    func build(_ format: BootMedium.Format, offline: Bool = false, device: String? = nil) throws {
         let subject: BootMedium.Subject
         if let mac { subject = .device(try MACAddress(parsing: mac)) } else { subject = .profile(profile ?? "") }
-        let medium = BootMedium(store: Store(unchecked: store.path), subject: subject, format: format, output: out, force: force) {
+        var target: StickWriter.Target?
+        var output = out ?? ""
+        var work: String?
+        defer { if let work { try? FileManager.default.removeItem(atPath: work) } }
+        if let device {
+            // Checked before any work; the medium is made in a temporary folder, then copied onto the stick.
+            do { target = try StickWriter.check(device, force: force) } catch { throw CommandFailure("\(format.rawValue): \(error)") }
+            let folder = NSTemporaryDirectory() + "/imprint-usb-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            work = folder
+            output = folder + "/stick.img"
+        }
+        var medium = BootMedium(store: Store(unchecked: store.path), subject: subject, format: format, output: output, force: force) {
             say("\(format.rawValue): \($0)")
         }
+        medium.offline = offline
+        medium.capacity = target?.bytes
         let report: BootMedium.Report
         do {
             report = try medium.build()
         } catch {
             throw CommandFailure("\(format.rawValue): \(error)")
+        }
+        if let target {
+            for overridden in target.overridden { say("usb: --force: \(overridden)") }
+            let written: Int
+            do { written = try StickWriter.copy(report.path, to: target.path) } catch { throw CommandFailure("usb: \(error)") }
+            print("\(target.path): \(mib(written)) written and synced (the stick holds \(mib(target.bytes))); \(report.dataSize > 0 ? "offline stick for image \(report.imageName ?? "-")" : "boot medium") for \(report.mac?.colon ?? "any machine"), volume \(report.label); \(report.seconds) s to make")
+            return
+        }
+        if report.dataSize > 0 {
+            print("\(report.path): \(mib(report.size)) offline USB stick for \(report.mac?.colon ?? "-")\(report.hostname.map { " (\($0))" } ?? ""), profile \(report.profile), volume \(report.label); image \(report.imageName ?? "-") on a \(mib(report.dataSize)) data partition (reports are written there: imprint status --from \(report.path)); \(report.seconds) s")
+            return
         }
         let whose = report.mac.map { "\($0.colon)\(report.hostname.map { " (\($0))" } ?? "")" } ?? "any machine (no identity: discovery)"
         let what = format == .iso ? "hybrid ISO" : "USB disk image (GPT)"
@@ -62,6 +87,10 @@ extension Imprint {
 
         @OptionGroup var options: MediaOptions
 
+        func validate() throws {
+            if options.out == nil { throw ValidationError("give --out FILE.iso") }
+        }
+
         func run() throws { try options.build(.iso) }
     }
 
@@ -70,12 +99,29 @@ extension Imprint {
             commandName: "usb",
             abstract: "Write a device's (or a profile's) USB disk image for dd: GPT, BIOS and UEFI bootable.",
             discussion: """
-                Today the same hybrid layout as imprint iso, which is also a valid GPT disk (protective MBR, \
-                partition 1 the ISO 9660 file system, 2 the ESP): dd it to a stick. See docs/media.md.
+                The same hybrid layout as imprint iso, which is also a valid GPT disk (protective MBR, \
+                partition 1 the ISO 9660 file system, 2 the ESP): dd it to a stick, or give --device. With \
+                --offline a third partition (FAT) carries the device's assignment and image, and the agent \
+                deploys from it with no network, writing its reports there (imprint status --from). See docs/media.md.
                 """)
 
         @OptionGroup var options: MediaOptions
 
-        func run() throws { try options.build(.usb) }
+        @Flag(help: "Put the device's assignment and image on the stick (a data partition): it deploys with no network, and the agent writes its reports onto it (imprint status --from).")
+        var offline = false
+
+        @Option(help: ArgumentHelp("Write the medium onto this stick (a whole-disk block device) instead of --out; a mounted, fixed or system disk is refused (--force overrides mounted and fixed, never the running system's disk).", valueName: "/dev/sdX"))
+        var device: String?
+
+        func validate() throws {
+            switch (options.out, device) {
+            case (nil, nil): throw ValidationError("give --out FILE.img, or --device /dev/sdX to write a stick")
+            case (.some, .some): throw ValidationError("give --out or --device, not both")
+            default: break
+            }
+            if offline && options.mac == nil { throw ValidationError("--offline needs the device's MAC: the stick carries that device's assignment and image") }
+        }
+
+        func run() throws { try options.build(.usb, offline: offline, device: device) }
     }
 }

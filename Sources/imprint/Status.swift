@@ -15,11 +15,19 @@ extension Imprint {
         @Flag(help: "Print JSON for scripts.")
         var json = false
 
+        @Option(help: ArgumentHelp("Read the reports an offline stick carries instead of the store's: its image file, the stick (/dev/sdX), or the folder its data partition is mounted on.", valueName: "FILE.img"))
+        var from: String?
+
         @OptionGroup var store: StoreOptions
 
         func run() throws {
             let store: Store
-            do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            var stick: OfflineStick?
+            defer { stick?.close() }
+            if let from {
+                do { stick = try OfflineStick(path: from) } catch { throw CommandFailure("status failed: \(error)") }
+            }
+            do { store = try Store.open(stick?.root ?? self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
             let now = Date().timeIntervalSince1970
             if let mac {
                 let address: MACAddress

@@ -62,6 +62,8 @@ final class BlobDownload {
     /// What `pending` may hold before the transfer is paused: bounds memory whatever the socket buffers.
     private let pendingLimit = 4 << 20
     private var serverIndex = 0
+    /// A `file://` blob (an offline stick's) is read directly, not through libcurl (docs/media.md).
+    private lazy var file: FileBlobReader? = FileBlobReader(urls: urls, expectedSize: expectedSize, log: log)
     private var receivedAtLastFailure = 0
 
     init(urls: [String], headers: [String], expectedSize: Int, policy: StreamRetryPolicy, clock: any AgentClock, log: Log) {
@@ -86,6 +88,7 @@ final class BlobDownload {
 
     /// Copies the next bytes into `buffer`; 0 once all `expectedSize` bytes came.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DeployFailure) -> Int {
+        if let file { return try file.read(into: buffer) }
         while true {
             if pendingIndex < pending.count {
                 let count = min(buffer.count, pending.count - pendingIndex)

@@ -17,7 +17,7 @@ public struct Deploy: BootStep {
         if !hostMode {
             guard context.commandLine.mode != .probe else { return }
             // ConfigureNetwork said why there is no network.
-            guard context.configuredInterface != nil else { return }
+            guard context.configuredInterface != nil || context.commandLine.offline else { return }
         }
         var identity: Identity?
         if case .present(let present) = context.identity { identity = present }

@@ -166,7 +166,7 @@ struct DeploySession {
         } else {
             let disks = Inventory.gather(from: context.fs).disks
             let needed = image.format == .tar ? (assignment.layout ?? .standard).minimumDiskBytes : image.uncompressedSize
-            switch DiskChoice.choose(assignment.disk, disks: disks, excluded: [], imageBytes: needed) {
+            switch DiskChoice.choose(assignment.disk, disks: disks, excluded: BootMediumProbe.excluded(context), imageBytes: needed) {
             case .success(let disk): path = "/dev/" + disk.name
             case .failure(let failure): throw failure
             }

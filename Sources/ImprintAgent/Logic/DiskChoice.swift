@@ -5,7 +5,9 @@ public enum DiskChoice {
     /// The disk for `rule` among `disks`, never one in `excluded` (the medium the agent booted
     /// from), holding at least `imageBytes`; or the reason there is none.
     public static func choose(_ rule: DeviceAssignment.Disk, disks: [Disk], excluded: Set<String>, imageBytes: Int) -> Result<Disk, DeployFailure> {
-        let listing = disks.isEmpty ? "none found" : disks.map { "\($0.name) \(humanSize($0.bytes))\($0.removable ? " removable" : "")" }.joined(separator: ", ")
+        let listing = disks.isEmpty ? "none found" : disks.map {
+            "\($0.name) \(humanSize($0.bytes))\($0.removable ? " removable" : "")\(excluded.contains($0.name) ? " (the boot medium)" : "")"
+        }.joined(separator: ", ")
         let chosen: Disk
         switch rule {
         case .path(let path):

@@ -22,6 +22,10 @@ public struct KernelCommandLine: Equatable, Sendable {
     /// `imprint.ip=ADDR/PREFIX,GATEWAY`: a static address until DHCP exists;
     /// nil means QEMU user networking's 10.0.2.15/24 via 10.0.2.2.
     public var ip: StaticIPv4?
+    /// `imprint.medium=LABEL`: the ISO 9660 volume id of the boot medium (docs/media.md), never a deploy target.
+    public var medium: String?
+    /// `imprint.offline`: deploy from the boot medium's data partition, with no network (docs/media.md).
+    public var offline = false
     /// What was present but not understood, one text each, for the log.
     public var problems: [String] = []
 
@@ -72,6 +76,10 @@ public struct KernelCommandLine: Equatable, Sendable {
                 } else {
                     result.problems.append("\(parameter) not understood (write imprint.ip=10.0.2.15/24,10.0.2.2)")
                 }
+            case "imprint.medium":
+                if let value, !value.isEmpty { result.medium = value } else { result.problems.append("\(parameter) has no volume id") }
+            case "imprint.offline":
+                result.offline = true
             default:
                 result.problems.append("unknown parameter \(key)")
             }

@@ -25,14 +25,23 @@ public struct LabMachine: Sendable {
     /// The network card QEMU emulates (each has an iPXE ROM in Debian's ipxe-qemu).
     public enum NIC: String, Equatable, Sendable, CaseIterable {
         case virtio, e1000, e1000e
+        /// No network card at all (`-nic none`): a machine that boots and deploys from an offline stick.
+        case none
 
         var device: String {
             switch self {
             case .virtio: return "virtio-net-pci"
             case .e1000: return "e1000"
             case .e1000e: return "e1000e"
+            case .none: return ""
             }
         }
+    }
+
+    /// The NIC's `-netdev`/`-device` pair (user networking) with `options` on the device, or `-nic none`.
+    func nicArguments(_ options: String) -> [String] {
+        guard nic != .none else { return ["-nic", "none"] }
+        return ["-netdev", "user,id=net0", "-device", "\(nic.device),netdev=net0,mac=\(mac)\(options)"]
     }
 
     /// How the disk is attached: virtio-blk, AHCI (ICH9 SATA), NVMe, or a SCSI disk on virtio-scsi.
@@ -170,10 +179,8 @@ public struct LabMachine: Sendable {
             arguments += ["-device", "VGA"]
             // QEMU's option syntax doubles a comma inside a value.
             arguments += attachment.arguments(path: path.replacingOccurrences(of: ",", with: ",,"), writable: writable)
-            return arguments + [
-                // romfile= skips the NIC's iPXE ROM: the medium boots.
-                "-netdev", "user,id=net0",
-                "-device", "\(nic.device),netdev=net0,mac=\(mac),romfile=",
+            // romfile= skips the NIC's iPXE ROM: the medium boots.
+            return arguments + nicArguments(",romfile=") + [
                 "-drive", "file=\(disk),if=none,id=disk0,format=raw",
             ] + diskBus.devices(bootIndex: nil)
         case .kernel:
@@ -185,8 +192,7 @@ public struct LabMachine: Sendable {
             return arguments + [
                 "-kernel", kernel, "-initrd", initrd, "-append", append,
                 // romfile= skips the NIC's iPXE ROM: this is a direct kernel boot.
-                "-netdev", "user,id=net0",
-                "-device", "\(nic.device),netdev=net0,mac=\(mac),romfile=",
+            ] + nicArguments(",romfile=") + [
                 "-drive", "file=\(disk),if=none,id=disk0,format=raw",
             ] + diskBus.devices(bootIndex: nil)
         }

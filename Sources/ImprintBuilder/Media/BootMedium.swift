@@ -27,6 +27,12 @@ public struct BootMedium {
     public var output: String
     /// Replace an existing output file.
     public var force: Bool
+    /// A USB stick that deploys with no network: the device's assignment, image descriptor and blob
+    /// on a data partition (GPT partition 3, FAT), where the agent also writes its reports.
+    public var offline = false
+    /// The stick's size, when writing to one: a medium larger than this is refused before any work
+    /// (estimated) and after it (exactly).
+    public var capacity: Int?
     public var log: (String) -> Void
     /// Where the GRUB platform folders are (tests point this elsewhere to see a missing GRUB).
     var grubRoot = MediaTool.grubRoot
@@ -66,6 +72,12 @@ public struct BootMedium {
         /// The FAT ESP (GPT partition 2).
         public var espSize: Int
         public var seconds: Double
+        /// An offline stick's data partition (GPT partition 3), 0 without one.
+        public var dataSize = 0
+        /// The image an offline stick carries.
+        public var imageName: String?
+        /// The kernel command line GRUB passes (the profile's, plus imprint.medium= and imprint.offline).
+        public var cmdline = ""
 
         /// Kernel and initrds: what the medium carries beyond its boot loader.
         public var payloadSize: Int { kernelSize + initrdSize + identitySize }
@@ -77,15 +89,37 @@ public struct BootMedium {
         let started = Date()
         let destination = try OutputFile(path: output, force: force)
         let inputs = try resolveInputs()
+        var offlineData: OfflineData?
+        if offline {
+            guard format == .usb, let mac = inputs.mac else {
+                throw MediaError("--offline makes a device's USB stick: give imprint usb MAC --offline (a profile-wide or ISO medium has no assignment to carry)")
+            }
+            offlineData = try OfflineData.gather(store: try Store.open(store.root, create: false), mac: mac)
+        }
+        // Kernel, initrds and data, plus about 2 MiB of boot loader, ESP and tables.
+        let estimate = inputs.kernelSize + inputs.initrdSize + inputs.identitySize + (offlineData?.partitionSize ?? 0) + (2 << 20)
+        if let capacity, estimate > capacity { throw Self.tooSmall(capacity: capacity, needed: estimate) }
         let missing = MediaTool.missing(path: searchPath, grubRoot: grubRoot)
         guard missing.isEmpty else { throw MediaTool.missingError(missing) }
 
         let work = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
         let environment = MediaTool.environment(epoch: Self.epoch)
-        let ids = try MediumIDs(inputs: inputs)
+        // The agent knows its medium by the volume id (never a deploy target) and, offline, finds its data there.
+        let cmdline = ([inputs.profile.cmdline.trimmingCharacters(in: .whitespaces), "imprint.medium=\(inputs.label)"]
+                       + (offlineData == nil ? [] : ["imprint.offline"])).filter { !$0.isEmpty }.joined(separator: " ")
+        var extra = ""
+        if let offlineData {
+            var parts: [String] = []
+            for file in offlineData.files {
+                // The blob's name is its digest; the small manifests are hashed.
+                parts.append(file.path.hasPrefix("blobs/") ? file.path : "\(file.path)=\(try MediumIDs.digest(of: file.source))")
+            }
+            extra = parts.joined(separator: "|")
+        }
+        let ids = try MediumIDs(inputs: inputs, cmdline: cmdline, extra: extra)
 
-        let config = GRUBConfig(label: inputs.label, cmdline: inputs.profile.cmdline, initrds: inputs.isoInitrds)
+        let config = GRUBConfig(label: inputs.label, cmdline: cmdline, initrds: inputs.isoInitrds)
         let grub = try config.makeImages(into: work, grubRoot: grubRoot, environment: environment)
         log("grub: bios El Torito core \(grub.biosSize) bytes, uefi BOOTX64.EFI \(grub.efiSize) bytes (\(config.rendered.split(separator: "\n").count)-line embedded config)")
         let esp = FATImage(path: "\(work)/efi.img", size: Self.espSize(bootloader: grub.efiSize), serial: ids.fatSerial,
@@ -95,11 +129,24 @@ public struct BootMedium {
         var files = [ISOFile(path: "boot/vmlinuz", source: inputs.kernel), ISOFile(path: "boot/initrd.img", source: inputs.initrd)]
         if let identity = inputs.identity { files.append(ISOFile(path: "boot/identity.cpio", source: identity)) }
         files.append(ISOFile(path: GRUBConfig.biosImagePath, source: grub.bios))
+        var appended = [HybridLayout.Partition(number: 2, type: "0xef", image: esp.path)]
+        var dataSize = 0
+        if let offlineData {
+            let data = "\(work)/data.img"
+            try offlineData.write(to: data, serial: ids.dataSerial, environment: environment)
+            dataSize = offlineData.partitionSize
+            log("offline: data partition \(dataSize >> 20) MiB (FAT \(OfflineData.label)): image \(offlineData.imageName), blob \(offlineData.blobSize) bytes, \(offlineData.files.count) files, room for reports")
+            appended.append(HybridLayout.Partition(number: OfflineData.partitionNumber, type: OfflineData.partitionType, image: data))
+        }
         let layout = HybridLayout(label: inputs.label, diskGUID: ids.diskGUID, files: files, hybridMBR: "\(grubRoot)/i386-pc/boot_hybrid.img",
-                                  appended: [HybridLayout.Partition(number: 2, type: "0xef", image: esp.path)])
+                                  appended: appended)
         do {
             try MediaTool.xorriso.run(layout.xorrisoArguments(output: destination.temporary, epoch: Self.epoch), environment: environment,
                                       what: "write the \(format.rawValue) image")
+            if let capacity {
+                let written = try FileManagerSize.size(of: destination.temporary)
+                if written > capacity { throw Self.tooSmall(capacity: capacity, needed: written) }
+            }
             try destination.publish()
         } catch {
             destination.discard()
@@ -109,7 +156,8 @@ public struct BootMedium {
         let seconds = (Date().timeIntervalSince(started) * 1000).rounded() / 1000
         return Report(path: output, format: format, profile: inputs.profile.name, mac: inputs.mac, hostname: inputs.hostname,
                       label: inputs.label, size: size, kernelSize: inputs.kernelSize, initrdSize: inputs.initrdSize,
-                      identitySize: inputs.identitySize, espSize: esp.size, seconds: seconds)
+                      identitySize: inputs.identitySize, espSize: esp.size, seconds: seconds,
+                      dataSize: dataSize, imageName: offlineData?.imageName, cmdline: cmdline)
     }
 
     /// The ESP's size for a boot loader of `bootloader` bytes: it, FAT's tables and some slack, in
@@ -117,6 +165,10 @@ public struct BootMedium {
     static func espSize(bootloader: Int) -> Int {
         let bytes = bootloader + bootloader / 16 + (128 << 10)
         return (bytes + (1 << 20) - 1) / (1 << 20) * (1 << 20)
+    }
+
+    static func tooSmall(capacity: Int, needed: Int) -> MediaError {
+        MediaError("the stick holds \(capacity) bytes (\(capacity >> 20) MiB), the medium needs \(needed) bytes (\(needed >> 20) MiB): use a larger stick; nothing was written")
     }
 
     static func temporaryDirectory() throws -> String {

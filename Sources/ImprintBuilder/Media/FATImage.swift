@@ -22,8 +22,8 @@ struct FATImage {
     }
 
     /// Formats the image and copies `files` in, making their folders first (parents before children,
-    /// in the order the files name them).
-    func write(_ files: [File]) throws {
+    /// in the order the files name them), then the empty `folders` given.
+    func write(_ files: [File], folders extra: [String] = []) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil) else { throw MediaError("cannot create \(path): \(FileIO.errnoText())") }
         guard truncate(path, off_t(size)) == 0 else { throw MediaError("cannot size \(path) to \(size) bytes: \(FileIO.errnoText())") }
         var format = ["-i", path]
@@ -37,6 +37,7 @@ struct FATImage {
                 if !folders.contains(parent) { folders.append(parent) }
             }
         }
+        folders += extra.filter { !folders.contains($0) }
         if !folders.isEmpty {
             try MediaTool.mmd.run(["-i", path] + folders.map { "::\($0)" }, environment: environment, what: "make \(folders.joined(separator: " ")) on \(label)")
         }

@@ -10,9 +10,13 @@ struct MediumIDs: Equatable {
     var diskGUID: GUID
     /// Eight hex digits, as `mformat -N` takes it.
     var fatSerial: String
+    /// The offline stick's data partition's FAT serial.
+    var dataSerial: String
 
-    init(inputs: BootMedium.Inputs) throws {
-        var seed = "\(BootMedium.formatVersion)|label=\(inputs.label)|cmdline=\(inputs.profile.cmdline)"
+    /// `extra`: what else the medium carries (an offline stick's data), folded into the seed.
+    init(inputs: BootMedium.Inputs, cmdline: String, extra: String = "") throws {
+        var seed = "\(BootMedium.formatVersion)|label=\(inputs.label)|cmdline=\(cmdline)"
+        if !extra.isEmpty { seed += "|\(extra)" }
         for file in [inputs.kernel, inputs.initrd] + (inputs.identity.map { [$0] } ?? []) {
             seed += "|\(try Self.digest(of: file))"
         }
@@ -23,6 +27,7 @@ struct MediumIDs: Equatable {
         func derive(_ label: String) -> [UInt8] { SHA256.bytes(of: Array("\(seed)|\(label)".utf8)) }
         diskGUID = GUID.derived(from: derive("gpt-disk"))
         fatSerial = hexString(Array(derive("fat-serial").prefix(4))).uppercased()
+        dataSerial = hexString(Array(derive("data-serial").prefix(4))).uppercased()
     }
 
     /// SHA-256 of a file, hex, read in 1 MiB chunks (about 15 ms for a 20 MB kernel and initrd).
