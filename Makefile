@@ -36,6 +36,7 @@ bench: release
 	scripts/bench
 	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-profiles
 	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-media
+	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-mirror
 
 clean:
 	rm -rf .build store

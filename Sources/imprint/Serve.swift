@@ -24,10 +24,22 @@ extension Imprint {
         @Option(help: "Most TFTP transfers in progress at once.")
         var tftpMaxTransfers: Int = 256
 
+        @Option(help: ArgumentHelp("Be a remote office's mirror of this store (the main office's URL); needs --site-token. The store may be empty or absent (docs/scale.md).", valueName: "URL"))
+        var upstream: String?
+
+        @Option(help: ArgumentHelp("With --upstream: a file holding the site token (imprint site add NAME at the main office).", valueName: "FILE"))
+        var siteToken: String?
+
         func validate() throws {
             if let tftp { _ = try Self.endpoint(tftp, flag: "--tftp") }
             if let http { _ = try Self.endpoint(http, flag: "--http") }
             guard tftpMaxTransfers >= 1 else { throw ValidationError("--tftp-max-transfers must be at least 1") }
+            if let upstream {
+                do { try MirrorUpstream.validate(url: upstream) } catch { throw ValidationError("\(error)") }
+                guard siteToken != nil else { throw ValidationError("--upstream needs --site-token FILE: make one with imprint site add NAME at the main office") }
+            } else if siteToken != nil {
+                throw ValidationError("--site-token goes with --upstream URL")
+            }
         }
 
         func run() async throws {
@@ -39,7 +51,12 @@ extension Imprint {
                 tftpEndpoint = try tftp.map { try Self.endpoint($0, flag: "--tftp") }
                 httpEndpoint = try http.map { try Self.endpoint($0, flag: "--http") }
             }
-            guard FileManager.default.fileExists(atPath: "\(store.path)/boot") else {
+            var mirror: MirrorUpstream?
+            if let upstream, let siteToken {
+                mirror = MirrorUpstream(url: upstream, siteToken: try readSiteToken(siteToken))
+                do { try MirrorStore.initialise(store.path) } catch { throw CommandFailure("serve: \(error)") }
+            }
+            guard mirror != nil || FileManager.default.fileExists(atPath: "\(store.path)/boot") else {
                 throw CommandFailure("\(store.path) has no boot/ folder: build a profile first (imprint build RECIPE --store \(store.path))")
             }
 
@@ -58,9 +75,11 @@ extension Imprint {
                 }
                 if let endpoint = httpEndpoint {
                     let (host, port) = endpoint
-                    let server = try await HTTPServer.start(HTTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) })
+                    var configuration = HTTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) }
+                    configuration.upstream = mirror
+                    let server = try await HTTPServer.start(configuration)
                     httpServer = server
-                    say("serve: HTTP on \(Self.show(server.host, server.port)) from \(store.path)")
+                    say("serve: HTTP on \(Self.show(server.host, server.port)) from \(store.path)\(mirror.map { ", a mirror of \($0.url)" } ?? "")")
                 }
             } catch {
                 // One failed to start: stop the other, and say why.

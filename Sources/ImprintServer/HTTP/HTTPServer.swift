@@ -11,11 +11,15 @@ public final class HTTPServer: Sendable {
     public let host: String
     public let port: Int
     private let task: Task<Void, any Error>
+    private let mirror: Mirror?
+    private let forwarder: Task<Void, Never>?
 
-    private init(host: String, port: Int, task: Task<Void, any Error>) {
+    private init(host: String, port: Int, task: Task<Void, any Error>, mirror: Mirror?, forwarder: Task<Void, Never>?) {
         self.host = host
         self.port = port
         self.task = task
+        self.mirror = mirror
+        self.forwarder = forwarder
     }
 
     /// Binds the listener and returns the running server.
@@ -39,8 +43,12 @@ public final class HTTPServer: Sendable {
         var logger = Logger(label: "imprint.http") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
         let (events, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
+        let mirror = configuration.upstream.map {
+            Mirror(root: root, upstream: $0, maxBlobBytes: configuration.mirrorMaxBlobBytes,
+                   answerAfterBytes: configuration.mirrorAnswerAfterBytes, log: configuration.log)
+        }
         let application = Application(
-            responder: HTTPStoreResponder(root: root, configuration: configuration),
+            responder: HTTPStoreResponder(root: root, configuration: configuration, mirror: mirror),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(.success(channel.localAddress?.port ?? configuration.port))
@@ -58,13 +66,16 @@ public final class HTTPServer: Sendable {
         for await event in events {
             switch event {
             case let .success(port):
-                return HTTPServer(host: configuration.host, port: port, task: task)
+                let forwarder = mirror.map { mirror in Task { await mirror.runForwarder() } }
+                return HTTPServer(host: configuration.host, port: port, task: task, mirror: mirror, forwarder: forwarder)
             case let .failure(error):
                 task.cancel()
+                await mirror?.shutdown()
                 throw describe(error, address: address)
             }
         }
         task.cancel()
+        await mirror?.shutdown()
         throw HTTPServerError.cannotListen(address, "the server did not start")
     }
 
@@ -90,5 +101,8 @@ public final class HTTPServer: Sendable {
     public func shutdown() async {
         task.cancel()
         _ = await task.result
+        forwarder?.cancel()
+        await forwarder?.value
+        await mirror?.shutdown()
     }
 }

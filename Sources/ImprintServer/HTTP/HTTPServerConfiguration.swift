@@ -16,6 +16,13 @@ public struct HTTPServerConfiguration: Sendable {
     /// Bodies up to this size are read in one `pread` on the request's thread instead of streamed
     /// from the blocking pool (4 KiB requests per second: about 2x). 0 streams everything.
     public var inlineReadBytes = 64 << 10
+    /// A remote office's mirror: the store it pulls from and the site token (docs/scale.md).
+    public var upstream: MirrorUpstream?
+    /// Largest blob a mirror fetches from upstream.
+    public var mirrorMaxBlobBytes = 1 << 42
+    /// A mirror fetches blobs up to this size whole before answering, so a bad one is a 502 rather
+    /// than a transfer cut short; larger ones stream to the client as they arrive.
+    public var mirrorAnswerAfterBytes = 1 << 20
     /// Gets one access-log line per request.
     public var log: @Sendable (String) -> Void
 

@@ -24,6 +24,8 @@ struct HTTPStoreResponder: HTTPResponder {
     /// The store's real path.
     let root: String
     let configuration: HTTPServerConfiguration
+    /// Set at a remote office's site (`serve --upstream`): files come from upstream (docs/scale.md).
+    var mirror: Mirror? = nil
 
     static let reportNames: Set<String> = ["status.json", "log.txt", "inventory.json"]
 
@@ -38,10 +40,15 @@ struct HTTPStoreResponder: HTTPResponder {
         let target = request.head.path ?? "/"
         let peer = context.remoteAddress.map(Self.text) ?? "-"
         let outcome: Outcome
+        let refused = siteRefusal(request, target: target)  // a wrong site token (docs/scale.md)
         switch request.method {
+        case _ where refused != nil:
+            outcome = refused ?? Self.status(.forbidden, note: "site token")
         case .get, .head:
+            if let mirror { outcome = await mirrorServe(request, target: target, peer: peer, mirror: mirror); break }
             outcome = serve(request, target: target, peer: peer)
         case .put:
+            if let mirror { outcome = await mirrorReceive(request, target: target, mirror: mirror); break }
             outcome = await receive(request, target: target)
         default:
             outcome = Self.status(.methodNotAllowed, note: "method not allowed", headers: [.allow: "GET, HEAD"])
@@ -53,7 +60,7 @@ struct HTTPStoreResponder: HTTPResponder {
 
     // MARK: GET and HEAD
 
-    private func serve(_ request: Request, target: String, peer: String) -> Outcome {
+    func serve(_ request: Request, target: String, peer: String) -> Outcome {
         let segments: [String]
         let file: HTTPOpenFile
         do throws(HTTPPathRefusal) {
