@@ -129,7 +129,10 @@ public struct Agent {
         for step in steps {
             let start = context.clock.milliseconds()
             try step.run(context)
-            if step is ConfigureNetwork { context.networkMilliseconds = context.clock.milliseconds() &- start }
+            // The network step, also when the offline arrangement wraps it (it then does nothing offline).
+            if step is ConfigureNetwork || (step as? SkippedOffline)?.step is ConfigureNetwork {
+                context.networkMilliseconds = context.clock.milliseconds() &- start
+            }
         }
     }
 
