@@ -37,6 +37,7 @@ bench: release
 	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-profiles
 	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-media
 	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-mirror
+	IMPRINT_BIN=$(RELEASE_BIN)/imprint scripts/bench-capture
 
 clean:
 	rm -rf .build store

@@ -2,6 +2,9 @@
 #define IMPRINT_CARCHIVE_SHIM_H
 #include <archive.h>
 #include <archive_entry.h>
+// The agent's capture compresses with libzstd directly: multithreaded (ZSTD_c_nbWorkers),
+// which libarchive's zstd write filter does not expose for streaming to libcurl.
+#include <zstd.h>
 
 // AE_IFREG and friends are macros built from octal casts that Swift does not
 // import; name them as constants.

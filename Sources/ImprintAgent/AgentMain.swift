@@ -34,6 +34,19 @@ public enum AgentMain {
 
     /// Host mode: `--version`, `--probe-root DIR`, or usage.
     public static func runHost(_ arguments: [String], output: any LogSink, errors: any LogSink) -> Int32 {
+        // --capture: the deploy's --disk/--identity/--server, read instead of written (docs/capture.md).
+        if arguments.contains("--capture") {
+            switch HostCommand.parse(arguments.filter { $0 != "--capture" }) {
+            case .deploy(let disk, let identity, let server, nil):
+                return capture(disk: disk, identityFile: identity, server: server, output: output, errors: errors)
+            case .usageError(let reason):
+                errors.write("imprint-agent: \(reason)\n" + HostCommand.usage)
+                return 2
+            default:
+                errors.write("imprint-agent: --capture goes with --disk FILE --identity FILE.json [--server URL]\n")
+                return 2
+            }
+        }
         switch HostCommand.parse(arguments) {
         case .version:
             output.write("imprint-agent \(agentVersion)\n")

@@ -7,7 +7,7 @@ extension Imprint {
     struct Device: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Assign machines, by MAC address, a profile and an image.",
-            subcommands: [Add.self, List.self, Remove.self])
+            subcommands: [Add.self, List.self, Remove.self, Capture.self])
     }
 }
 

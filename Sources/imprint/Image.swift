@@ -7,7 +7,7 @@ extension Imprint {
     struct Image: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Import, list and remove golden images.",
-            subcommands: [Add.self, List.self, Remove.self, Demo.self])
+            subcommands: [Add.self, List.self, Remove.self, Demo.self, Accept.self])
     }
 }
 
@@ -57,16 +57,20 @@ extension Imprint.Image {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the store's images.")
+        static let configuration = CommandConfiguration(abstract: "List the store's images, or with --incoming the captures waiting for image accept.")
 
         @Flag(help: "Print the image descriptors as a JSON array.")
         var json = false
+
+        @Flag(help: "List the captures in incoming/ instead.")
+        var incoming = false
 
         @OptionGroup var store: StoreOptions
 
         func run() throws {
             let store: Store
             do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            if incoming { return listIncoming(store) }
             let images = store.images()
             if json {
                 let values: [JSONValue] = images.map { item in
@@ -85,6 +89,37 @@ extension Imprint.Image {
                     table.add([d.name, d.format.rawValue, humanBytes(d.uncompressedSize), d.compression.rawValue, humanBytes(d.size), String(d.blob.prefix(16))])
                 case .failure(let error):
                     table.add([item.name, "?", "?", "?", "?", "unreadable: \(error)"])
+                }
+            }
+            print(table.rendered, terminator: "")
+        }
+
+        /// incoming/: each capture's name, device, state, sizes; `complete` when `image accept` can take it.
+        private func listIncoming(_ store: Store) {
+            let root = "\(store.root)/incoming"
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+            var rows: [(name: String, capture: IncomingCapture?, problem: String?)] = []
+            for name in names {
+                do { rows.append((name, try IncomingCapture.load(folder: "\(root)/\(name)", name: name), nil)) } catch {
+                    rows.append((name, nil, "\(error)"))
+                }
+            }
+            if json {
+                let values: [JSONValue] = rows.map { row in
+                    guard let c = row.capture else { return ["name": .string(row.name), "complete": false, "problem": .string(row.problem ?? "?")] }
+                    return ["name": .string(c.name), "complete": true, "mac": .string(c.mac), "size": .number(Double(c.uploadSize)),
+                            "sha256": .string(c.uploadSha256), "uncompressedSize": .number(Double(c.uncompressedSize)),
+                            "uncompressedSha256": .string(c.uncompressedSha256)]
+                }
+                print(JSONValue.array(values).serialized(pretty: true))
+                return
+            }
+            var table = TextTable(header: ["NAME", "MAC", "SIZE", "BLOB SIZE", "STATE"])
+            for row in rows {
+                if let c = row.capture {
+                    table.add([c.name, c.mac, humanBytes(c.uncompressedSize), humanBytes(c.uploadSize), "complete: imprint image accept \(c.name)"])
+                } else {
+                    table.add([row.name, "-", "-", "-", row.problem ?? "?"])
                 }
             }
             print(table.rendered, terminator: "")

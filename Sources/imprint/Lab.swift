@@ -46,6 +46,9 @@ extension Imprint {
         @Option(help: ArgumentHelp("End the run successfully, stopping the guest, as soon as a console line contains TEXT.", valueName: "TEXT"))
         var until: String?
 
+        @Option(name: .customLong("boot-first"), help: ArgumentHelp("With --pxe: what the firmware tries first, disk (default: a deployed disk boots after the agent's reboot) or network (a machine to capture, whose disk boots a system).", valueName: "DEVICE"))
+        var bootFirst: String = "disk"
+
         @Option(help: ArgumentHelp("With --pxe: the store's base URL as the guest sees it (default: the device's identity server, else http://10.0.2.2:8080).", valueName: "URL"))
         var server: String?
 
@@ -93,6 +96,8 @@ extension Imprint {
             } else if server != nil {
                 throw ValidationError("--server goes with --pxe")
             }
+            guard bootFirst == "disk" || bootFirst == "network" else { throw ValidationError("--boot-first is disk or network, not \(bootFirst)") }
+            if bootFirst != "disk" && !pxe { throw ValidationError("--boot-first goes with --pxe") }
             if pxe { return try validateMAC() }
             if profile != nil && (kernel != nil || !initrd.isEmpty) {
                 throw ValidationError("give --profile or --kernel/--initrd, not both")
@@ -129,7 +134,8 @@ extension Imprint {
                     say("lab: \(mac) is not a device of \(store.path): discovery through devices/default.ipxe")
                 }
                 machine = LabMachine.pxe(bootfile: "\(base)/\(script)", firmware: firmware == "ovmf" ? .ovmf : .seabios)
-                say("lab: PXE boot (\(firmware)) from \(base)/\(script); disk first, then the network")
+                machine.networkFirst = bootFirst == "network"
+                say("lab: PXE boot (\(firmware)) from \(base)/\(script); \(machine.networkFirst ? "the network first, then the disk" : "disk first, then the network")")
             } else if let profile {
                 let dir = "\(store.path)/boot/\(profile)"
                 guard FileManager.default.fileExists(atPath: "\(dir)/initrd.img") else {

@@ -10,6 +10,8 @@ import Testing
         let work: String
         let mac: String
         let serve = Process()
+        /// The port `imprint serve` listens on (127.0.0.1; the guest's 10.0.2.2).
+        let port: Int
         var store: String { "\(work)/store" }
 
         /// `device`: `device add` options beyond the MAC, profile, image and server.
@@ -17,7 +19,7 @@ import Testing
         init(mac: String, device: [String], format: String = "raw") throws {
             work = try CLI.temporaryDirectory()
             self.mac = mac
-            let port = try PXEBootTests.freePort()
+            port = try PXEBootTests.freePort()
             try Self.require(["build", "recipes/qemu-virtio.yaml", "--store", store])
             try Self.require(["image", "demo", "--out", "\(work)/demo.img", "--format", format])
             try Self.require(["image", "add", "\(work)/demo.img", "--name", "demo", "--compress", "zstd", "--store", store])

@@ -43,7 +43,7 @@ public struct Deploy: BootStep {
             do {
                 let assignment = try session.deploy()
                 context.deployedAfter = assignment.after
-                context.outcome = "deployed"
+                context.outcome = assignment.mode == .capture ? "captured" : "deployed"
                 return
             } catch {
                 context.log.error(error.description)

@@ -2,7 +2,7 @@
 /// It becomes the report's `error` and one ERROR line on every console.
 public struct DeployFailure: Error, Equatable, Sendable, CustomStringConvertible {
     public enum Phase: String, Sendable {
-        case network, assignment, preflight, stream, verify, customize, after
+        case network, assignment, preflight, stream, verify, customize, capture, after
     }
 
     public var phase: Phase

@@ -18,7 +18,8 @@ struct DeploySession {
     /// assignment -> descriptor -> preflight -> stream (+verify) -> customize -> done.
     func deploy() throws(DeployFailure) -> DeviceAssignment {
         reporter.enter(.assignment)
-        let assignment = try fetchAssignment()
+        let (assignment, server) = try fetchAssignment()
+        if assignment.mode == .capture { return try capture(assignment, from: server) }
         let image = try fetchDescriptor(assignment)
         log.info("assignment: image \(image.name) (\(image.format.rawValue), \(image.compression.rawValue), \(humanSize(image.size)) -> \(humanSize(image.uncompressedSize))), hostname \(assignment.hostname ?? "-"), after \(assignment.after.rawValue)")
 
@@ -109,10 +110,10 @@ struct DeploySession {
 
     /// `devices/<mac>/assignment.json`; while the store has none (404), polls: forever on a
     /// machine (discovery), once in host mode.
-    private func fetchAssignment() throws(DeployFailure) -> DeviceAssignment {
+    private func fetchAssignment() throws(DeployFailure) -> (DeviceAssignment, server: String) {
         var polls = 0
         while true {
-            let (status, body) = try fetch("devices/\(mac.hyphenated)/assignment.json", what: "assignment", phase: .assignment)
+            let (status, body, server) = try fetch("devices/\(mac.hyphenated)/assignment.json", what: "assignment", phase: .assignment)
             if status == 404 {
                 guard !hostMode else {
                     throw DeployFailure(.assignment, "the store has no assignment for \(mac.colon)", hint: "imprint device add \(mac.colon) --profile P --image NAME", retryable: false)
@@ -131,15 +132,35 @@ struct DeploySession {
             guard assignment.mac == mac else {
                 throw DeployFailure(.assignment, "the assignment is for \(assignment.mac.colon), this machine is \(mac.colon)", hint: "re-create the device's assignment", retryable: false)
             }
-            guard assignment.mode == .deploy else {
-                throw DeployFailure(.assignment, "the assignment's mode is \(assignment.mode.rawValue); this agent deploys only", hint: "assign a deploy", retryable: false)
+            if assignment.mode == .capture && hostMode {
+                throw DeployFailure(.assignment, "the assignment's mode is capture: this host-mode run deploys", hint: "run imprint-agent --capture --disk FILE --identity FILE.json", retryable: false)
             }
-            return assignment
+            return (assignment, server)
         }
     }
 
+    /// A capture assignment (docs/capture.md): the disk it names (never the boot medium) read
+    /// whole and uploaded by ``CaptureRun``, which reports its own phases. The machine then powers
+    /// off whatever the assignment's `after` says: a reboot would PXE-boot into the same capture.
+    private func capture(_ assignment: DeviceAssignment, from server: String) throws(DeployFailure) -> DeviceAssignment {
+        let disks = Inventory.gather(from: context.fs).disks
+        let path: String
+        switch DiskChoice.choose(assignment.disk, disks: disks, excluded: BootMediumProbe.excluded(context), imageBytes: 0) {
+        case .success(let disk): path = "/dev/" + disk.name
+        case .failure(let failure): throw failure
+        }
+        let run = CaptureRun(disk: path, mac: mac, servers: servers, token: token, http: context.http, clock: context.clock, log: log)
+        if let failure = run.run(assignment: assignment, server: server) {
+            throw DeployFailure(.capture, failure.reason, hint: failure.hint ?? "see the log above", retryable: failure.retryable)
+        }
+        log.info("capture \(assignment.imageName) done: powering off (a reboot would PXE-boot into the capture again; assign the next deploy with imprint device add --force)")
+        var done = assignment
+        done.after = .poweroff
+        return done
+    }
+
     private func fetchDescriptor(_ assignment: DeviceAssignment) throws(DeployFailure) -> ImageDescriptor {
-        let (status, body) = try fetch("images/\(assignment.imageName).json", what: "image descriptor", phase: .assignment)
+        let (status, body, _) = try fetch("images/\(assignment.imageName).json", what: "image descriptor", phase: .assignment)
         if status == 404 {
             throw DeployFailure(.assignment, "the assignment names image \(assignment.imageName), which the store does not have",
                                 hint: "imprint image add FILE --name \(assignment.imageName), or assign another image", retryable: false)
@@ -189,7 +210,7 @@ struct DeploySession {
 
     /// GETs a manifest from the servers in order, with the report retry policy; the status and
     /// body of the first server that answered 200 or 404.
-    private func fetch(_ path: String, what: String, phase: DeployFailure.Phase) throws(DeployFailure) -> (Int, [UInt8]) {
+    private func fetch(_ path: String, what: String, phase: DeployFailure.Phase) throws(DeployFailure) -> (Int, [UInt8], server: String) {
         let policy = context.retry
         var last = HTTPOutcome(status: 0, transportError: "not tried")
         for attempt in 1...max(1, policy.attempts) {
@@ -199,7 +220,7 @@ struct DeploySession {
                                                        totalTimeoutSeconds: policy.totalTimeoutSeconds, maximumBytes: 16 << 20)
                 if outcome.transportError == nil && (outcome.status == 200 || outcome.status == 404) {
                     log.info("GET \(url): \(outcome.description)")
-                    return (outcome.status, body)
+                    return (outcome.status, body, server)
                 }
                 last = outcome
                 log.warning("GET \(url) failed (try \(attempt) of \(policy.attempts)): \(outcome.description)")

@@ -15,6 +15,11 @@ public struct AfterDeploy: BootStep {
 
     public func run(_ context: AgentContext) throws(AgentError) {
         guard let assigned = context.deployedAfter else { return }
+        // A capture always powers off: rebooting would PXE-boot into the same capture (docs/capture.md).
+        if context.outcome == "captured" {
+            context.outcome = "capture done"
+            return
+        }
         var after = assigned
         if let override = context.commandLine.after {
             switch override {

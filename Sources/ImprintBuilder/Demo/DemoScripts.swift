@@ -80,6 +80,8 @@ enum DemoScripts {
             esac
           done < /etc/imprint/customized
         fi
+        # /etc/motd survives a capture: a golden image's marker shows on every machine deployed from it.
+        [ -f /etc/motd ] && say "demo: motd: $(head -n 1 /etc/motd)"
         for f in /var/lib/cloud/seed/nocloud/*; do
           [ -f "$f" ] || continue
           found=1

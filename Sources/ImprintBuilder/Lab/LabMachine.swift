@@ -18,6 +18,8 @@ public struct LabMachine: Sendable {
     public var firmware: Firmware = .seabios
     public var nic: NIC = .virtio
     public var diskBus: DiskBus = .virtio
+    /// With `.pxe`: the NIC boots before the disk (a machine to capture, whose disk boots a system).
+    public var networkFirst = false
     /// When set, the run ends successfully as soon as a console line contains this text, and QEMU is
     /// stopped: for guests that would otherwise run on (an agent retrying an unreachable server).
     public var until: String?
@@ -169,9 +171,9 @@ public struct LabMachine: Sendable {
             if firmware == .ovmf { arguments += ["-bios", "/usr/share/ovmf/OVMF.fd"] }
             return arguments + [
                 "-netdev", "user,id=net0,bootfile=\(bootfile)",
-                "-device", "\(nic.device),netdev=net0,mac=\(mac),bootindex=2",
+                "-device", "\(nic.device),netdev=net0,mac=\(mac),bootindex=\(networkFirst ? 1 : 2)",
                 "-drive", "file=\(disk),if=none,id=disk0,format=raw",
-            ] + diskBus.devices(bootIndex: 1)
+            ] + diskBus.devices(bootIndex: networkFirst ? 2 : 1)
         case let .medium(path, attachment, writable):
             arguments += ["-no-reboot", "-m", "\(memoryMiB)", "-smp", "1", "-serial", "stdio"]
             if firmware == .ovmf { arguments += ["-bios", "/usr/share/ovmf/OVMF.fd"] }

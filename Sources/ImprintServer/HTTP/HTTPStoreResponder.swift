@@ -188,6 +188,7 @@ struct HTTPStoreResponder: HTTPResponder {
             case let .refused(reason): return Self.status(.methodNotAllowed, note: reason, headers: [.allow: "GET, HEAD"])
             }
         }
+        if segments.first == "uploads" { return await receiveUpload(request, segments: segments) }  // captures (HTTPUploads.swift)
         guard segments.count == 3, segments[0] == "reports", Self.reportNames.contains(segments[2]) else {
             return Self.status(.methodNotAllowed, note: "PUT is only for reports/<mac>/(status.json|log.txt|inventory.json)", headers: [.allow: "GET, HEAD"])
         }
