@@ -3,4 +3,6 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <openssl/rand.h>
+#include <openssl/hmac.h>
 #endif

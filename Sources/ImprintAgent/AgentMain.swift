@@ -33,12 +33,23 @@ public enum AgentMain {
     }
 
     /// Host mode: `--version`, `--probe-root DIR`, or usage.
-    public static func runHost(_ arguments: [String], output: any LogSink, errors: any LogSink) -> Int32 {
+    public static func runHost(_ given: [String], output: any LogSink, errors: any LogSink) -> Int32 {
+        // --manifest-key FILE (with --disk): the key to check signed manifests with (docs/security.md).
+        var arguments = given
+        var manifestKey: String?
+        if let index = arguments.firstIndex(of: "--manifest-key") {
+            guard index + 1 < arguments.count, !arguments[index + 1].isEmpty, arguments.contains("--disk") else {
+                errors.write("imprint-agent: --manifest-key FILE goes with --disk FILE --identity FILE.json\n" + HostCommand.usage)
+                return 2
+            }
+            manifestKey = arguments[index + 1]
+            arguments.removeSubrange(index...(index + 1))
+        }
         // --capture: the deploy's --disk/--identity/--server, read instead of written (docs/capture.md).
         if arguments.contains("--capture") {
             switch HostCommand.parse(arguments.filter { $0 != "--capture" }) {
             case .deploy(let disk, let identity, let server, nil):
-                return capture(disk: disk, identityFile: identity, server: server, output: output, errors: errors)
+                return capture(disk: disk, identityFile: identity, server: server, manifestKey: manifestKey, output: output, errors: errors)
             case .usageError(let reason):
                 errors.write("imprint-agent: \(reason)\n" + HostCommand.usage)
                 return 2
@@ -72,14 +83,14 @@ public enum AgentMain {
             }
             return report(fs: fs, server: server, output: output, errors: errors)
         case .deploy(let disk, let identity, let server, let rate):
-            return deploy(disk: disk, identityFile: identity, server: server, maximumRate: rate, output: output, errors: errors)
+            return deploy(disk: disk, identityFile: identity, server: server, maximumRate: rate, manifestKey: manifestKey, output: output, errors: errors)
         case .dhcp(let interface, let timeout):
             return HostDHCP.run(interface: interface, timeoutSeconds: timeout, output: output, errors: errors)
         }
     }
 
     /// Host-mode deploy; 0 when the report says done, 1 otherwise, 2 for an unreadable identity.
-    public static func deploy(disk: String, identityFile: String, server: String?, maximumRate: Int? = nil, http: any HTTPClient = CurlHTTPClient(),
+    public static func deploy(disk: String, identityFile: String, server: String?, maximumRate: Int? = nil, manifestKey: String? = nil, http: any HTTPClient = CurlHTTPClient(),
                               clock: any AgentClock = MonotonicClock(), output: any LogSink, errors: any LogSink) -> Int32 {
         let identity: Identity
         do {
@@ -96,6 +107,7 @@ public enum AgentMain {
                                    log: Log(sinks: [output]), libraries: LibraryVersions.linked())
         context.identity = .present(identity)
         context.serverOverride = server
+        context.manifestKeyFile = manifestKey
         // --server file:///DIR: a store folder, such as an offline stick's data partition (docs/media.md).
         context.http = FileStoreClient(fallback: http)
         context.hostDisk = disk

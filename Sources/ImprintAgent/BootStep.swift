@@ -36,6 +36,8 @@ public final class AgentContext {
     public var retry = RetryPolicy.reports
     /// `--server URL` in host mode: replaces the identity's servers.
     public var serverOverride: String?
+    /// Host mode `--manifest-key FILE`: the manifest key to trust instead of the identity's.
+    public var manifestKeyFile: String?
     /// The interface `ConfigureNetwork` brought up, nil until then.
     public var configuredInterface: NetworkInterface?
     public var lease: DHCPLease?

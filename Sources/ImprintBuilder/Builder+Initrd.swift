@@ -2,6 +2,9 @@ import Foundation
 import ImprintCore
 
 extension Builder {
+    /// Where the initrd carries the manifest public key.
+    public static let manifestKeyPath = "etc/imprint/manifest.pub"
+
     /// Everything the agent initrd holds, in the layout the agent expects (docs/initrd.md).
     /// `closure` holds the shared libraries of the agent and of the `tools` programs.
     func initrdEntries(kernel: KernelTree, drivers: DriverSelection, firmware: FirmwareSelection = FirmwareSelection(),
@@ -11,6 +14,9 @@ extension Builder {
         files.append(.init(path: "dev/console", mode: 0o600, content: .characterDevice(major: 5, minor: 1)))
         files.append(.init(path: "init", mode: 0o777, content: .symlink(target: "usr/bin/imprint-agent")))
         files.append(.init(path: "usr/bin/imprint-agent", mode: 0o755, content: .file(source: agent)))
+        if let manifestKey {
+            files.append(.init(path: Self.manifestKeyPath, mode: 0o644, content: .bytes(Array((manifestKey + "\n").utf8))))
+        }
         for found in tools {
             files.append(.init(path: found.tool.destination, mode: found.tool.mode, content: .file(source: found.source)))
         }

@@ -9,6 +9,9 @@ public struct Builder {
     public var agent: String
     /// Files copied into every initrd (`overlay/`), if present.
     public var overlay: String?
+    /// The store's manifest public key (raw Ed25519, base64): `etc/imprint/manifest.pub` in the
+    /// initrd, the key a booted agent trusts (DESIGN section 8).
+    public var manifestKey: String?
     public var cache: Cache
     public var log: (String) -> Void
     /// zstd level of the initrd. Measured on the qemu-virtio initrd (33 MB): level 3 gives 13.0 MB in 0.2 s,

@@ -16,15 +16,19 @@ extension Imprint {
         @Flag(name: .long, help: "Print build.json on stdout when done.")
         var json = false
 
+        /// overlay/ beside the recipes/ folder the recipe sits in (IMPRINT_OVERLAY overrides).
+        static func overlay(for recipe: String) -> String {
+            let recipeDir = ((recipe as NSString).deletingLastPathComponent as NSString)
+            return ProcessInfo.processInfo.environment["IMPRINT_OVERLAY"]
+                ?? (recipeDir.deletingLastPathComponent.isEmpty ? "overlay" : recipeDir.deletingLastPathComponent + "/overlay")
+        }
+
         func run() throws {
             do {
                 let recipe = try Recipe.load(path: recipe)
                 let agent = try AgentLocator.locate(log: say)
-                // overlay/ beside the recipes/ folder the recipe sits in.
-                let recipeDir = ((self.recipe as NSString).deletingLastPathComponent as NSString)
-                let overlay = ProcessInfo.processInfo.environment["IMPRINT_OVERLAY"]
-                    ?? (recipeDir.deletingLastPathComponent.isEmpty ? "overlay" : recipeDir.deletingLastPathComponent + "/overlay")
-                let builder = Builder(recipe: recipe, store: store.path, agent: agent, overlay: overlay) { say("build: \($0)") }
+                var builder = Builder(recipe: recipe, store: store.path, agent: agent, overlay: Self.overlay(for: self.recipe)) { say("build: \($0)") }
+                builder.manifestKey = try store.open(create: true).manifestKey().publicKeyBase64
                 let report = try builder.build()
                 if json {
                     let encoder = JSONEncoder()

@@ -45,6 +45,15 @@ extension Imprint.Device {
         @Option(help: ArgumentHelp("What the machine does once the image is written: reboot, poweroff or kexec (into the deployed root's /boot/vmlinuz).", valueName: "ACTION"))
         var after: String = "reboot"
 
+        @Option(name: .customLong("dmi-uuid"), help: ArgumentHelp("Bind the assignment to the machine with this DMI (SMBIOS) UUID as well as its MAC: another machine's agent refuses it.", valueName: "UUID"))
+        var dmiUuid: String?
+
+        @Option(help: ArgumentHelp("Bind the assignment to the machine with this DMI serial number as well as its MAC.", valueName: "SERIAL"))
+        var serial: String?
+
+        @Option(help: ArgumentHelp("The assignment is refused by the agent from this UTC time on (2026-12-31T00:00:00Z).", valueName: "TIME"))
+        var expires: String?
+
         @Option(name: .customLong("server"), help: ArgumentHelp("Store URL for the identity, tried in order (repeatable; default: the profile's agent.server).", valueName: "URL"))
         var servers: [String] = []
 
@@ -69,6 +78,12 @@ extension Imprint.Device {
                 if profile == nil { throw ValidationError("give --profile P (a built profile)") }
                 if image == nil { throw ValidationError("give --image NAME (an image added with imprint image add)") }
             }
+            if csv != nil && (dmiUuid != nil || serial != nil) {
+                throw ValidationError("--dmi-uuid and --serial bind one machine: give them without --from")
+            }
+            if let expires, UTCTime.parse(expires) == nil {
+                throw ValidationError("--expires \(expires): give a UTC time such as 2026-12-31T00:00:00Z")
+            }
             for server in servers where !(server.hasPrefix("http://") || server.hasPrefix("https://")) {
                 throw ValidationError("--server \(server) is not an http:// or https:// URL")
             }
@@ -76,7 +91,7 @@ extension Imprint.Device {
 
         func run() throws {
             do {
-                let store = try Store.open(self.store.path, create: false)
+                let store = try self.store.open(create: false)
                 let fileEntries = try files.map(readFileOption)
                 let requests: [DeviceRequest]
                 if let csv {
@@ -106,7 +121,7 @@ extension Imprint.Device {
                     }
                 }
                 let added = try store.addDevices(requests, servers: servers.map(trimmedURL), files: fileEntries, cloudInit: seed,
-                                                 after: afterAction, layout: layout, force: force)
+                                                 after: afterAction, layout: layout, dmiUuid: dmiUuid, serial: serial, expires: expires, force: force)
                 if csv != nil {
                     print("added \(added.count) device\(added.count == 1 ? "" : "s") to \(store.root)")
                 } else {
@@ -157,7 +172,7 @@ extension Imprint.Device {
 
         func run() throws {
             let store: Store
-            do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            do { store = try self.store.open(create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
             let devices = store.devices()
             if json {
                 let values: [JSONValue] = devices.map { device in
@@ -194,7 +209,7 @@ extension Imprint.Device {
         func run() throws {
             do {
                 let address = try MACAddress(parsing: mac)
-                let store = try Store.open(self.store.path, create: false)
+                let store = try self.store.open(create: false)
                 try store.removeDevice(address)
                 print("removed device \(address.hyphenated)")
             } catch let error as MACAddressError {

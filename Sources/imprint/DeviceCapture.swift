@@ -47,7 +47,7 @@ extension Imprint.Device {
         func run() throws {
             do {
                 let address = try MACAddress(parsing: mac)
-                let store = try Store.open(self.store.path, create: false)
+                let store = try self.store.open(create: false)
                 if !force {
                     if FileManager.default.fileExists(atPath: store.imageDescriptor(name)) {
                         throw CommandFailure("device capture failed: image '\(name)' exists: choose another --name, or pass --force to replace it on accept")
@@ -76,13 +76,7 @@ extension Imprint.Device {
                 assignment.imageName = name
                 assignment.imageSha256 = ""
                 assignment.disk = disk.hasPrefix("/") ? .path(disk) : .largestNonRemovable
-                let temporary = path + ".capture.partial"
-                try Data(assignment.serialized.utf8).write(to: URL(fileURLWithPath: temporary))
-                chmod(temporary, 0o600)
-                guard rename(temporary, path) == 0 else {
-                    unlink(temporary)
-                    throw CommandFailure("device capture failed: cannot replace \(path): \(String(cString: strerror(errno)))")
-                }
+                try store.writeAssignment(assignment)
                 print("\(address.hyphenated): capture \(name) on its next boot (\(disk)), upload to \(assignment.uploadTo ?? "the server it boots from")")
             } catch let error as MACAddressError {
                 throw CommandFailure("device capture failed: \(error)")

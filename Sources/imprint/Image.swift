@@ -37,7 +37,7 @@ extension Imprint.Image {
 
         func run() throws {
             do {
-                let store = try Store.open(self.store.path, create: true)
+                let store = try self.store.open(create: true)
                 let bar = ProgressBar(enabled: isatty(2) == 1)
                 let added = try store.addImage(file: file, name: name, recompress: compress != nil, force: force) { event in
                     switch event {
@@ -69,7 +69,7 @@ extension Imprint.Image {
 
         func run() throws {
             let store: Store
-            do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            do { store = try self.store.open(create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
             if incoming { return listIncoming(store) }
             let images = store.images()
             if json {
@@ -140,7 +140,7 @@ extension Imprint.Image {
 
         func run() throws {
             do {
-                let store = try Store.open(self.store.path, create: false)
+                let store = try self.store.open(create: false)
                 let blobGone = try store.removeImage(name, force: force)
                 print("removed image \(name)\(blobGone ? " and its blob" : "; its blob stays, another image uses it")")
             } catch let error as StoreError {

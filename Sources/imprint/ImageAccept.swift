@@ -23,7 +23,7 @@ extension Imprint.Image {
 
         func run() throws {
             let store: Store
-            do { store = try Store.open(self.store.path, create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
+            do { store = try self.store.open(create: false) } catch let error as StoreError { throw CommandFailure("\(error)") }
             if let problem = ImageDescriptor.problem(withName: name) { throw CommandFailure("image accept failed: name '\(name)' \(problem)") }
             let folder = "\(store.root)/incoming/\(name)"
             let capture: IncomingCapture

@@ -201,6 +201,7 @@ import Testing
         let lab = try Lab()
         defer { lab.finish() }
         try lab.store.shell("sed -i 's/\"version\": 1,/\"version\": 7,/' store/devices/\(Self.macPath)/assignment.json")
+        try lab.cli(["key", "sign", "--store", lab.storePath])  // signed anew after the hand edit
         let result = try Self.agent(["--disk", try lab.disk(mib: 32), "--identity", lab.identity])
         #expect(result.status == 1)
         #expect(result.stderr.contains("schema version 7 not understood"), "\(result.stderr)")
@@ -210,6 +211,7 @@ import Testing
         let lab = try Lab()
         defer { lab.finish() }
         try lab.store.shell("sed -i 's/\"name\": \"golden\"/\"name\": \"nosuch\"/' store/devices/\(Self.macPath)/assignment.json")
+        try lab.cli(["key", "sign", "--store", lab.storePath])  // signed anew after the hand edit
         let result = try Self.agent(["--disk", try lab.disk(mib: 32), "--identity", lab.identity])
         #expect(result.status == 1)
         #expect(result.stderr.contains("image nosuch, which the store does not have"), "\(result.stderr)")
@@ -220,6 +222,7 @@ import Testing
         defer { lab.finish() }
         // The descriptor's image size stays; its last range now reaches past a 32 MiB disk.
         try lab.store.shell("python3 -c \"import json,sys; p='store/images/golden.json'; d=json.load(open(p)); d['blockMap']['ranges'].append([40<<20, 65536]); json.dump(d, open(p,'w'))\"")
+        try lab.cli(["key", "sign", "--store", lab.storePath])  // signed anew after the hand edit
         let result = try Self.agent(["--disk", try lab.disk(mib: 32), "--identity", lab.identity])
         #expect(result.status == 1)
         #expect(result.stderr.contains("block map reaches byte"), "\(result.stderr)")

@@ -358,6 +358,8 @@ struct ReportStepTests {
         let root = AgentTests.bootedRoot()
         root.write("proc/cmdline", "console=ttyS0 imprint.ip=10.0.2.15/24,10.0.2.2\n")
         root.write("etc/imprint/identity.json", #"{"version":1,"mac":"52:54:00:12:34:56","servers":["http://s"],"token":"t"}"#)
+        // The base initrd's manifest key (any 32 bytes): the deploy gets as far as the GET.
+        root.write("etc/imprint/manifest.pub", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n")
         root.write("sys/class/net/eth0/address", "52:54:00:12:34:56\n")
         root.write("sys/class/net/eth0/operstate", "up\n")
         root.symlink("sys/class/net/eth0/device/driver", to: "../../../bus/virtio/drivers/virtio_net")

@@ -16,6 +16,9 @@ public struct CaptureRun {
     /// Upload attempts before giving up; the backoff doubles from 1 s up to 30 s.
     public var attempts: Int
     public var workers: Int
+    /// The key the assignment must be signed with (host mode; a booted agent's deploy session checks it).
+    public var manifestKey: [UInt8]?
+    public var wallClock: () -> Int = realtimeEpochSeconds
 
     public init(disk: String, mac: MACAddress, servers: [String], token: String?, http: any HTTPClient, clock: any AgentClock, log: Log,
                 attempts: Int = 4, workers: Int = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) {
@@ -65,11 +68,17 @@ public struct CaptureRun {
                 if let token, !token.isEmpty { headers.append("Authorization: Bearer \(token)") }
                 let (outcome, body) = http.get(url: url, headers: headers, connectTimeoutSeconds: 5, totalTimeoutSeconds: 30, maximumBytes: 4 << 20)
                 if outcome.succeeded {
+                    try verify(body, url: url, headers: headers)
+                    let assignment: DeviceAssignment
                     do {
-                        return (try DeviceAssignment.parse(String(decoding: body, as: UTF8.self)), server)
+                        assignment = try DeviceAssignment.parse(String(decoding: body, as: UTF8.self))
                     } catch {
                         throw CaptureFailure("\(url): \(error)", hint: "imprint device capture rewrites it", retryable: false)
                     }
+                    if let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo.gather(from: RootedFileSystem()), now: wallClock()) {
+                        throw CaptureFailure("the assignment was refused: \(problem)", hint: "imprint device capture rewrites it", retryable: false)
+                    }
+                    return (assignment, server)
                 }
                 last = "\(url): \(outcome.description)"
                 if outcome.status == 404 {
@@ -80,6 +89,20 @@ public struct CaptureRun {
             if attempt < attempts { clock.sleep(milliseconds: UInt64(backoff(attempt) * 1000)) }
         }
         throw CaptureFailure(last, hint: "is imprint serve running and reachable?", retryable: true)
+    }
+
+    /// The assignment's `.sig` must be the manifest key's signature of exactly `body`.
+    private func verify(_ body: [UInt8], url: String, headers: [String]) throws(CaptureFailure) {
+        guard let manifestKey else {
+            throw CaptureFailure("no manifest key to check the assignment's signature with", hint: "give --manifest-key FILE or an identity made by this imprint", retryable: false)
+        }
+        let (outcome, signature) = http.get(url: url + ".sig", headers: headers, connectTimeoutSeconds: 5, totalTimeoutSeconds: 30, maximumBytes: 4096)
+        guard outcome.succeeded else {
+            throw CaptureFailure("\(url).sig: \(outcome.description): the assignment is not signed, so it is refused", hint: "imprint device capture rewrites it, signed", retryable: false)
+        }
+        if let problem = ManifestTrust.problem(body, signatureFile: signature, key: manifestKey, name: "assignment.json") {
+            throw CaptureFailure("refused: \(problem)", hint: "check who can write the store", retryable: false)
+        }
     }
 
     private func capture(_ plan: CapturePlan, server: String) throws(CaptureFailure) {
@@ -150,7 +173,7 @@ public struct CaptureRun {
 
 extension AgentMain {
     /// `imprint-agent --capture --disk FILE --identity FILE.json [--server URL]`: 0 when the capture is done.
-    public static func capture(disk: String, identityFile: String, server: String?, http: any HTTPClient = CurlHTTPClient(),
+    public static func capture(disk: String, identityFile: String, server: String?, manifestKey: String? = nil, http: any HTTPClient = CurlHTTPClient(),
                                clock: any AgentClock = MonotonicClock(), output: any LogSink, errors: any LogSink) -> Int32 {
         let identity: Identity
         do {
@@ -168,7 +191,16 @@ extension AgentMain {
             errors.write("imprint-agent: no server: give the identity \"servers\" or --server URL\n")
             return 2
         }
-        let run = CaptureRun(disk: disk, mac: mac, servers: servers, token: identity.token, http: http, clock: clock, log: Log(sinks: [output]))
+        var run = CaptureRun(disk: disk, mac: mac, servers: servers, token: identity.token, http: http, clock: clock, log: Log(sinks: [output]))
+        if let manifestKey {
+            guard let text = try? RootedFileSystem().readFile(manifestKey), let key = ManifestTrust.decodeKey(text) else {
+                errors.write("imprint-agent: --manifest-key \(manifestKey): not readable as a manifest key (base64 of a 32-byte Ed25519 key)\n")
+                return 2
+            }
+            run.manifestKey = key
+        } else {
+            run.manifestKey = identity.manifestKey.flatMap(ManifestTrust.decodeKey)
+        }
         if let failure = run.run() {
             errors.write("imprint-agent: capture failed: \(failure)\n")
             return 1

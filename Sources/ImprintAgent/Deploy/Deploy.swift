@@ -33,10 +33,17 @@ public struct Deploy: BootStep {
                                hint: "give the identity \"servers\" (imprint device add --server), or imprint.server= on the kernel command line", retryable: false), context)
             return
         }
+        let manifestKey: [UInt8]
+        switch ManifestKeySource.resolve(context, identity: identity, hostMode: hostMode) {
+        case .success(let key): manifestKey = key
+        case .failure(let failure):
+            fail(failure, context)
+            return
+        }
         let reporter = DeployReporter(mac: mac, servers: servers, token: identity?.token, http: context.http, clock: context.clock,
                                       wallClock: context.wallClock, log: context.log, retry: context.retry)
         if let network = context.networkMilliseconds { reporter.record("network", milliseconds: network) }
-        let session = DeploySession(context: context, reporter: reporter, mac: mac, servers: servers, token: identity?.token, hostMode: hostMode)
+        let session = DeploySession(context: context, reporter: reporter, mac: mac, servers: servers, token: identity?.token, manifestKey: manifestKey, hostMode: hostMode)
         var attempt = 0
         while true {
             attempt += 1

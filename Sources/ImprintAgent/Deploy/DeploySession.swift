@@ -7,6 +7,8 @@ struct DeploySession {
     let mac: MACAddress
     let servers: [String]
     let token: String?
+    /// The Ed25519 key every manifest must be signed with (``ManifestKeySource``).
+    let manifestKey: [UInt8]
     let hostMode: Bool
 
     /// Seconds between polls while the store has no assignment for this machine.
@@ -123,14 +125,15 @@ struct DeploySession {
                 context.clock.sleep(milliseconds: pollSeconds * 1000)
                 continue
             }
+            try verifySignature(body, path: "devices/\(mac.hyphenated)/assignment.json")
             let assignment: DeviceAssignment
             do {
                 assignment = try DeviceAssignment.parse(String(decoding: body, as: UTF8.self))
             } catch {
                 throw DeployFailure(.assignment, "the assignment was refused: \(error)", hint: "re-create it with this imprint's `imprint device add --force`", retryable: false)
             }
-            guard assignment.mac == mac else {
-                throw DeployFailure(.assignment, "the assignment is for \(assignment.mac.colon), this machine is \(mac.colon)", hint: "re-create the device's assignment", retryable: false)
+            if let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo.gather(from: context.fs), now: context.wallClock()) {
+                throw DeployFailure(.assignment, "the assignment was refused: \(problem)", hint: "re-create the device's assignment (imprint device add --force)", retryable: false)
             }
             if assignment.mode == .capture && hostMode {
                 throw DeployFailure(.assignment, "the assignment's mode is capture: this host-mode run deploys", hint: "run imprint-agent --capture --disk FILE --identity FILE.json", retryable: false)
@@ -165,6 +168,7 @@ struct DeploySession {
             throw DeployFailure(.assignment, "the assignment names image \(assignment.imageName), which the store does not have",
                                 hint: "imprint image add FILE --name \(assignment.imageName), or assign another image", retryable: false)
         }
+        try verifySignature(body, path: "images/\(assignment.imageName).json")
         let image: ImageDescriptor
         do {
             image = try ImageDescriptor.parse(String(decoding: body, as: UTF8.self))
@@ -206,6 +210,19 @@ struct DeploySession {
         if let problem = DiskChoice.check(image: image, diskBytes: disk.size, diskName: path) { throw problem }
         log.info("preflight: \(path) holds \(humanSize(disk.size)); the image needs \(humanSize(image.uncompressedSize)), \(humanSize(image.blockMap?.dataBytes ?? image.uncompressedSize)) of it data")
         return disk
+    }
+
+    /// Fetches `path.sig` and checks it is the manifest key's signature of `manifest`'s exact bytes.
+    private func verifySignature(_ manifest: [UInt8], path: String) throws(DeployFailure) {
+        let (status, signature, _) = try fetch(path + ".sig", what: "signature", phase: .assignment)
+        guard status == 200 else {
+            throw DeployFailure(.assignment, "the store has no \(path).sig: \(path) is not signed, so it is refused",
+                                hint: "sign the store's manifests with this imprint (imprint key rotate), or re-add the device or image", retryable: false)
+        }
+        if let problem = ManifestTrust.problem(manifest, signatureFile: signature, key: manifestKey, name: path) {
+            throw DeployFailure(.assignment, "refused: \(problem)", hint: "check who can write the store and any mirror or cache in between; imprint key rotate re-signs the store", retryable: false)
+        }
+        log.info("verify: \(path) carries the manifest key's signature")
     }
 
     /// GETs a manifest from the servers in order, with the report retry policy; the status and

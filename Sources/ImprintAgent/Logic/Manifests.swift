@@ -49,12 +49,18 @@ public struct Identity: Equatable, Sendable {
     public var servers: [String]
     /// Never logged.
     public var token: String?
+    /// The manifest public key (raw Ed25519, base64): host mode's, when no --manifest-key is given.
+    public var manifestKey: String?
+    /// The CA certificate (PEM) that `https://` servers must chain to.
+    public var ca: String?
 
-    public init(mac: String, hostname: String? = nil, servers: [String] = [], token: String? = nil) {
+    public init(mac: String, hostname: String? = nil, servers: [String] = [], token: String? = nil, manifestKey: String? = nil, ca: String? = nil) {
         self.mac = mac
         self.hostname = hostname
         self.servers = servers
         self.token = token
+        self.manifestKey = manifestKey
+        self.ca = ca
     }
 
     public static func parse(_ text: String) throws(ManifestError) -> Identity {
@@ -70,7 +76,7 @@ public struct Identity: Equatable, Sendable {
             }
         }
         return Identity(mac: mac, hostname: json["hostname"]?.stringValue, servers: servers,
-                        token: json["token"]?.stringValue)
+                        token: json["token"]?.stringValue, manifestKey: json["manifestKey"]?.stringValue, ca: json["ca"]?.stringValue)
     }
 }
 

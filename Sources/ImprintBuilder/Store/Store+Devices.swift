@@ -50,7 +50,8 @@ extension Store {
     @discardableResult
     public func addDevices(_ requests: [DeviceRequest], servers: [String] = [], files: [DeviceAssignment.File] = [],
                            cloudInit: DeviceAssignment.CloudInit? = nil, after: DeviceAssignment.After = .reboot,
-                           layout: DiskLayout? = nil, force: Bool = false) throws -> [DeviceAssignment] {
+                           layout: DiskLayout? = nil, dmiUuid: String? = nil, serial: String? = nil, expires: String? = nil,
+                           force: Bool = false) throws -> [DeviceAssignment] {
         var problems: [(line: Int?, message: String)] = []
         var profiles: [String: Result<BuiltProfile, StoreError>] = [:]
         var images: [String: Result<ImageDescriptor, StoreError>] = [:]
@@ -104,21 +105,28 @@ extension Store {
         var written: [DeviceAssignment] = []
         written.reserveCapacity(plan.count)
         var generator = SystemRandomNumberGenerator()
+        let key = try manifestKey()
+        let ca = try keys.caCertificatePEM()
         for item in plan {
             // Four 64-bit draws: one getrandom(2) each, not one per byte.
             let token = hexString((0..<4).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } })
             let identity = DeviceIdentity(mac: item.mac, hostname: item.hostname,
                                           servers: servers.isEmpty ? [item.profile.defaultServer].compactMap { $0 } : servers,
-                                          token: token)
+                                          token: token, manifestKey: key.publicKeyBase64, ca: ca)
             var assignment = DeviceAssignment(mac: item.mac, profile: item.profile.name, imageName: item.image.name,
                                               imageSha256: item.image.blob, hostname: item.hostname, files: files)
             assignment.cloudInit = cloudInit
             assignment.after = after
             assignment.layout = layout
+            assignment.dmiUuid = dmiUuid
+            assignment.serial = serial
+            assignment.expires = expires
             let script = IPXEScript.device(mac: item.mac, hostname: item.hostname, profile: item.profile.script)
             try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
+            let manifest = Array(assignment.serialized.utf8)
             try publishDevice(item.mac, files: [
-                ("assignment.json", Array(assignment.serialized.utf8), 0o600),
+                ("assignment.json", manifest, 0o600),
+                ("assignment.json.sig", try key.signatureFile(for: manifest), 0o644),
                 ("identity.cpio", identity.cpio, 0o644),
                 ("boot.ipxe", Array(script.utf8), 0o644),
             ])

@@ -33,6 +33,9 @@ extension Store {
             throw StoreError("image '\(name)' exists: remove it first (imprint image remove \(name)) or pass --force to replace it")
         }
 
+        // The keys first: a key that cannot be used refuses the add before a byte is stored.
+        _ = try keys.manifestKey()
+
         var magic = [UInt8](repeating: 0, count: Compression.magicLength)
         let got = magic.withUnsafeMutableBytes { pread(input, $0.baseAddress, $0.count, 0) }
         let detected = Compression.detect(magic.prefix(max(got, 0)))
@@ -72,7 +75,7 @@ extension Store {
             name: name, blob: result.blobSha256, uncompressedSha256: result.uncompressedSha256, format: result.format,
             compression: storeZstd ? .zstd : detected, size: result.blobSize, uncompressedSize: result.uncompressedSize,
             blockMap: result.format == .raw ? result.blockMap : nil)
-        try FileIO.writeAtomically(Array(descriptor.serialized.utf8), to: imageDescriptor(name), mode: 0o644)
+        try writeSignedManifest(Array(descriptor.serialized.utf8), to: imageDescriptor(name), mode: 0o644)
         done = true
         progress(.stage("wrote images/\(name).json: \(descriptor.format.rawValue), \(descriptor.uncompressedSize) bytes uncompressed"))
         if let previous, previous.blob != descriptor.blob { removeBlobIfUnused(previous.blob) }
@@ -121,6 +124,7 @@ extension Store {
         guard unlink(imageDescriptor(name)) == 0 else {
             throw StoreError("cannot remove \(imageDescriptor(name)): \(FileIO.errnoText())")
         }
+        unlink(imageDescriptor(name) + ".sig")
         return removeBlobIfUnused(descriptor.blob)
     }
 

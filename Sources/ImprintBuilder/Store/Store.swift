@@ -11,6 +11,8 @@ import ImprintCore
 public struct Store: Sendable {
     /// The store's folder, without a trailing slash.
     public let root: String
+    /// The operator's keys: `STORE.keys` beside the store unless ``open(_:create:keys:)`` is given another.
+    public private(set) var keys: KeysDirectory
 
     /// The top-level folders that mark a folder as a store.
     public static let markers = ["boot", "images", "devices", "blobs"]
@@ -20,13 +22,15 @@ public struct Store: Sendable {
         var path = root
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.root = path
+        keys = KeysDirectory(path: path + ".keys")
     }
 
     /// Opens the store at `path`. A missing folder is a new store when `create` (made on the first
     /// write), an error otherwise. An existing folder must be empty or hold at least one of
     /// `boot/`, `images/`, `devices/`, `blobs/`: anything else is someone's folder, not a store.
-    public static func open(_ path: String, create: Bool) throws -> Store {
-        let store = Store(unchecked: path)
+    public static func open(_ path: String, create: Bool, keys: String? = nil) throws -> Store {
+        var store = Store(unchecked: path)
+        store.keys = try KeysDirectory.resolve(keys: keys, store: store.root)
         var info = stat()
         guard stat(store.root, &info) == 0 else {
             if create { return store }
@@ -62,6 +66,8 @@ public struct Store: Sendable {
     public func statusReport(_ mac: MACAddress) -> String { "\(root)/reports/\(mac.hyphenated)/status.json" }
     public func inventory(_ mac: MACAddress) -> String { "\(root)/reports/\(mac.hyphenated)/inventory.json" }
     public var secretsDirectory: String { "\(root)/secrets" }
+    /// The manifest key's public half (raw Ed25519, base64), for anyone to fetch (DESIGN section 8).
+    public var manifestPublicKey: String { "\(root)/keys/manifest.pub" }
     /// SHA-256 (hex, of the token's text) of a device's token.
     public func tokenHash(_ mac: MACAddress) -> String { "\(root)/secrets/devices/\(mac.hyphenated).sha256" }
 

@@ -134,6 +134,9 @@ public struct DeviceAssignment: Equatable, Sendable {
             imageName: try imageFields.string("name"), imageSha256: try imageFields.string("sha256"), disk: disk,
             hostname: try fields.optionalString("hostname"), after: try fields.enumeration("after", After.self))
         assignment.expires = try fields.optionalString("expires")
+        if let expires = assignment.expires, UTCTime.parse(expires) == nil {
+            throw StoreManifestError("\"expires\" \(expires) is not a UTC time such as 2026-12-31T00:00:00Z")
+        }
         assignment.dmiUuid = try fields.optionalString("dmiUuid")
         assignment.serial = try fields.optionalString("serial")
         assignment.uploadTo = try fields.optionalString("uploadTo")

@@ -11,15 +11,18 @@ public struct DeviceIdentity: Equatable, Sendable {
     public var servers: [String]
     /// The device's token (64 hex digits): the store keeps only its SHA-256.
     public var token: String?
-    /// The public manifest key (raw Ed25519, base64), once the trust work lands.
+    /// The public manifest key (raw Ed25519, base64) the agent checks signed manifests with.
     public var manifestKey: String?
+    /// The CA certificate (PEM) every `https://` server must chain to (`imprint ca init`).
+    public var ca: String?
 
-    public init(mac: MACAddress, hostname: String? = nil, servers: [String], token: String? = nil, manifestKey: String? = nil) {
+    public init(mac: MACAddress, hostname: String? = nil, servers: [String], token: String? = nil, manifestKey: String? = nil, ca: String? = nil) {
         self.mac = mac
         self.hostname = hostname
         self.servers = servers
         self.token = token
         self.manifestKey = manifestKey
+        self.ca = ca
     }
 
     /// Keys in DESIGN section 5's order; absent optionals are left out. `mac` is colon-separated.
@@ -29,6 +32,7 @@ public struct DeviceIdentity: Equatable, Sendable {
         object["servers"] = .array(servers.map { .string($0) })
         if let token { object["token"] = .string(token) }
         if let manifestKey { object["manifestKey"] = .string(manifestKey) }
+        if let ca { object["ca"] = .string(ca) }
         return .object(object)
     }
 
@@ -56,6 +60,7 @@ public struct DeviceIdentity: Equatable, Sendable {
             servers.append(url)
         }
         return DeviceIdentity(mac: mac, hostname: try fields.optionalString("hostname"), servers: servers,
-                              token: try fields.optionalString("token"), manifestKey: try fields.optionalString("manifestKey"))
+                              token: try fields.optionalString("token"), manifestKey: try fields.optionalString("manifestKey"),
+                              ca: try fields.optionalString("ca"))
     }
 }
