@@ -1,3 +1,4 @@
+import Glibc
 import ImprintCore
 
 /// One try at the deploy, phase by phase; every failure is a ``DeployFailure``.
@@ -214,6 +215,7 @@ struct DeploySession {
 
     /// Fetches `path.sig` and checks it is the manifest key's signature of `manifest`'s exact bytes.
     private func verifySignature(_ manifest: [UInt8], path: String) throws(DeployFailure) {
+        let started = monotonicMicroseconds()
         let (status, signature, _) = try fetch(path + ".sig", what: "signature", phase: .assignment)
         guard status == 200 else {
             throw DeployFailure(.assignment, "the store has no \(path).sig: \(path) is not signed, so it is refused",
@@ -222,7 +224,8 @@ struct DeploySession {
         if let problem = ManifestTrust.problem(manifest, signatureFile: signature, key: manifestKey, name: path) {
             throw DeployFailure(.assignment, "refused: \(problem)", hint: "check who can write the store and any mirror or cache in between; imprint key rotate re-signs the store", retryable: false)
         }
-        log.info("verify: \(path) carries the manifest key's signature")
+        let micros = monotonicMicroseconds() - started
+        log.info("verify: \(path) carries the manifest key's signature (fetched and checked in \(micros / 1000).\(micros % 1000 / 100) ms)")
     }
 
     /// GETs a manifest from the servers in order, with the report retry policy; the status and
@@ -247,4 +250,11 @@ struct DeploySession {
         throw DeployFailure(phase, "could not GET the \(what) (last: \(last.description))",
                             hint: "check that the server (\(servers.joined(separator: ", "))) runs and is reachable")
     }
+}
+
+/// CLOCK_MONOTONIC in microseconds: the signature check's cost, for the log and `make bench`.
+func monotonicMicroseconds() -> Int {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return now.tv_sec * 1_000_000 + now.tv_nsec / 1000
 }
