@@ -93,20 +93,17 @@ import Testing
         #expect(swapped.result.status == 1 && swapped.untouched)
         #expect(swapped.result.stderr.contains("bound to 52:54:00:aa:aa:01, and this machine is 52:54:00:12:34:56"), "\(swapped.result.stderr)")
 
-        // Expired: device add --expires in the past (re-adding rewrites the identity: extract it again).
-        try lab.cli(["device", "add", DeployHostTests.mac, "--profile", "qemu-virtio", "--image", "golden", "--expires", "2001-01-01T00:00:00Z",
-                     "--server", "http://127.0.0.1:\(lab.port)", "--force", "--store", lab.storePath])
-        try lab.store.shell("cpio -i --quiet --to-stdout etc/imprint/identity.json < store/devices/\(Self.macPath)/identity.cpio > identity.json")
-        let expired = try Self.deploy(lab)
-        #expect(expired.result.status == 1 && expired.untouched)
-        #expect(expired.result.stderr.contains("the assignment expired at 2001-01-01T00:00:00Z"), "\(expired.result.stderr)")
-        // A DMI UUID this host does not have.
-        try lab.cli(["device", "add", DeployHostTests.mac, "--profile", "qemu-virtio", "--image", "golden", "--dmi-uuid", "00000000-1111-2222-3333-444444444444",
-                     "--server", "http://127.0.0.1:\(lab.port)", "--force", "--store", lab.storePath])
-        try lab.store.shell("cpio -i --quiet --to-stdout etc/imprint/identity.json < store/devices/\(Self.macPath)/identity.cpio > identity.json")
-        let bound = try Self.deploy(lab)
-        #expect(bound.result.status == 1 && bound.untouched)
-        #expect(bound.result.stderr.contains("bound to DMI UUID 00000000-1111-2222-3333-444444444444"), "\(bound.result.stderr)")
+        // Expired (device add --expires in the past), and bound to a DMI UUID this host does not have.
+        for (option, value, words) in [("--expires", "2001-01-01T00:00:00Z", "the assignment expired at 2001-01-01T00:00:00Z"),
+                                       ("--dmi-uuid", "00000000-1111-2222-3333-444444444444", "bound to DMI UUID 00000000-1111-2222-3333-444444444444")] {
+            // Re-adding rewrites the identity: extract it again.
+            try lab.cli(["device", "add", DeployHostTests.mac, "--profile", "qemu-virtio", "--image", "golden", option, value,
+                         "--server", "http://127.0.0.1:\(lab.port)", "--force", "--store", lab.storePath])
+            try lab.store.shell("cpio -i --quiet --to-stdout etc/imprint/identity.json < store/devices/\(Self.macPath)/identity.cpio > identity.json")
+            let refused = try Self.deploy(lab)
+            #expect(refused.result.status == 1 && refused.untouched)
+            #expect(refused.result.stderr.contains(words), "\(refused.result.stderr)")
+        }
         let badTime = try CLI.run(["device", "add", DeployHostTests.mac, "--profile", "qemu-virtio", "--image", "golden", "--expires", "tomorrow", "--force", "--store", lab.storePath])
         #expect(badTime.status != 0 && badTime.stderr.contains("2026-12-31T00:00:00Z"), "\(badTime.stderr)")
     }
