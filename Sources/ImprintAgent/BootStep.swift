@@ -38,6 +38,8 @@ public final class AgentContext {
     public var serverOverride: String?
     /// Host mode `--manifest-key FILE`: the manifest key to trust instead of the identity's.
     public var manifestKeyFile: String?
+    /// Why the token claim failed, when it did (``ClaimToken``): the deploy stops with it.
+    public var claimFailure: DeployFailure?
     /// The interface `ConfigureNetwork` brought up, nil until then.
     public var configuredInterface: NetworkInterface?
     public var lease: DHCPLease?
@@ -96,6 +98,7 @@ public struct Agent {
         PrintBanner(),
         // These do nothing with imprint.mode=probe.
         ConfigureNetwork(),
+        ClaimToken(),
         SendBootReports(),
         Deploy(),
         AfterDeploy(),
@@ -105,6 +108,7 @@ public struct Agent {
     /// Host mode `--disk FILE --identity FILE.json`: the deploy against a file, no after-action.
     public static let hostDeploySteps: [any BootStep] = [
         PrintIdentity(),
+        ClaimToken(hostMode: true),
         Deploy(hostMode: true),
     ]
 

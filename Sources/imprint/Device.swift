@@ -7,7 +7,7 @@ extension Imprint {
     struct Device: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Assign machines, by MAC address, a profile and an image.",
-            subcommands: [Add.self, List.self, Remove.self, Capture.self])
+            subcommands: [Add.self, List.self, Remove.self, Capture.self, Rearm.self])
     }
 }
 
@@ -216,6 +216,39 @@ extension Imprint.Device {
                 throw CommandFailure("device remove failed: \(error)")
             } catch let error as StoreError {
                 throw CommandFailure("device remove failed: \(error)")
+            }
+        }
+    }
+}
+
+extension Imprint.Device {
+    struct Rearm: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Let a device claim a new token again (after a reboot into the agent, or a refused claim).",
+            discussion: """
+                An identity served over PXE carries no token: the agent claims one once (POST devices/<mac>/claim) \
+                and a second claim is refused and shown by imprint status. Rearming lets the next claim succeed; \
+                the token claimed before stops working at once (docs/security.md).
+                """)
+
+        @Argument(help: ArgumentHelp("The machine's MAC address.", valueName: "MAC"))
+        var mac: String
+
+        @OptionGroup var store: StoreOptions
+
+        func run() throws {
+            do {
+                let address = try MACAddress(parsing: mac)
+                let store = try self.store.open(create: false)
+                guard FileManager.default.fileExists(atPath: store.assignment(address)) else {
+                    throw CommandFailure("device rearm failed: no device \(address.colon) in \(store.root): imprint device list shows the devices")
+                }
+                let rearms = try store.armClaim(address)
+                print("\(address.hyphenated): armed (rearm \(rearms)): its next claim gets a new token")
+            } catch let error as MACAddressError {
+                throw CommandFailure("device rearm failed: \(error)")
+            } catch let error as StoreError {
+                throw CommandFailure("device rearm failed: \(error)")
             }
         }
     }

@@ -77,6 +77,8 @@ extension Imprint.Device {
                 assignment.imageSha256 = ""
                 assignment.disk = disk.hasPrefix("/") ? .path(disk) : .largestNonRemovable
                 try store.writeAssignment(assignment)
+                // A new assignment rearms: the machine that claimed a token for its deploy claims again.
+                try store.armClaim(address)
                 print("\(address.hyphenated): capture \(name) on its next boot (\(disk)), upload to \(assignment.uploadTo ?? "the server it boots from")")
             } catch let error as MACAddressError {
                 throw CommandFailure("device capture failed: \(error)")

@@ -26,6 +26,9 @@ extension Imprint {
         @Option(name: .customLong("image"), help: ArgumentHelp("An image to copy (repeatable).", valueName: "NAME"))
         var images: [String] = []
 
+        @Flag(help: "Have the main office mint each --device's next token now and keep it here, so the site answers its claim with the WAN down (docs/security.md).")
+        var delegate = false
+
         @Option(help: ArgumentHelp("Most bytes per second, such as 50MB/s or 400KiB/s (default: no limit).", valueName: "RATE"))
         var rate: String?
 
@@ -39,6 +42,7 @@ extension Imprint {
             for device in devices {
                 do { _ = try MACAddress(parsing: device) } catch { throw ValidationError("--device \(device): \(error)") }
             }
+            if delegate && devices.isEmpty { throw ValidationError("--delegate goes with --device MAC") }
             guard !devices.isEmpty || !images.isEmpty else { throw ValidationError("name at least one --device MAC or --image NAME to copy") }
         }
 
@@ -52,6 +56,16 @@ extension Imprint {
                 summary = try await replicator.run(devices: macs, images: images)
             } catch {
                 throw CommandFailure("replicate: \(error)")
+            }
+            if delegate {
+                for mac in macs {
+                    do {
+                        try await ClaimDelegation.delegate(upstream: MirrorUpstream(url: from, siteToken: token), root: store.path, mac: mac)
+                    } catch {
+                        throw CommandFailure("replicate: \(error)")
+                    }
+                    print("replicate: \(mac.hyphenated)'s next token minted at the main office and kept here for its claim")
+                }
             }
             let rateText = summary.seconds > 0 ? String(format: "%.1f", Double(summary.bytes) / summary.seconds / 1e6) : "-"
             print("replicate: \(summary.fetched) files fetched, \(summary.unchanged) unchanged, \(summary.missing) absent upstream (optional); "

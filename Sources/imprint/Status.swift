@@ -35,21 +35,29 @@ extension Imprint {
                 guard let status = store.status(of: address) else {
                     throw CommandFailure("status failed: the store knows nothing of \(address.colon): no device and no report; imprint status lists the machines")
                 }
-                if json { print(Self.json(status).serialized(pretty: true)); return }
-                print(Self.details(status, now: now), terminator: "")
+                let claim = store.claimState(address)
+                if json { print(Self.json(status, claim: claim).serialized(pretty: true)); return }
+                print(Self.details(status, now: now, claim: claim), terminator: "")
                 return
             }
             let all = store.statuses()
-            if json { print(JSONValue.array(all.map(Self.json)).serialized(pretty: true)); return }
+            if json { print(JSONValue.array(all.map { Self.json($0, claim: store.claimState($0.mac)) }).serialized(pretty: true)); return }
             var table = TextTable(header: ["MAC", "HOSTNAME", "PHASE", "PROGRESS", "UPDATED"])
             for status in all {
                 table.add([status.mac.hyphenated, status.hostname ?? (status.isDevice ? "-" : "(discovered)")]
-                          + Self.summary(status, now: now))
+                          + Self.summary(status, now: now, claim: store.claimState(status.mac)))
             }
             print(table.rendered, terminator: "")
         }
 
         /// PHASE, PROGRESS, UPDATED cells.
+        static func summary(_ status: Store.MachineStatus, now: Double, claim: Store.ClaimState) -> [String] {
+            var cells = summary(status, now: now)
+            // A refused token claim is what the operator must act on: it leads the phase.
+            if claim.refusals > 0 { cells[0] = "claim refused (\(claim.refusals)x): imprint device rearm; " + cells[0] }
+            return cells
+        }
+
         static func summary(_ status: Store.MachineStatus, now: Double) -> [String] {
             if let problem = status.reportProblem { return ["unreadable", "-", problem] }
             guard let report = status.report else {
@@ -70,11 +78,19 @@ extension Imprint {
             return "\(humanAge(seconds: now - then)) ago"
         }
 
-        static func details(_ status: Store.MachineStatus, now: Double) -> String {
+        static func details(_ status: Store.MachineStatus, now: Double, claim: Store.ClaimState) -> String {
             var lines = ["mac:        \(status.mac.colon)"]
             lines.append("device:     \(status.isDevice ? "yes" : "no (discovered)")")
             if let hostname = status.hostname { lines.append("hostname:   \(hostname)") }
             lines.append("inventory:  \(status.hasInventory ? "yes" : "no")")
+            if status.isDevice {
+                var text = claim.armed ? "armed: the next claim gets a token" : claim.claimed ? "token claimed" : "no claim state"
+                if claim.rearms > 0 { text += " (rearmed \(claim.rearms)x)" }
+                lines.append("token:      \(text)")
+            }
+            if claim.refusals > 0 {
+                lines.append("claim:      refused \(claim.refusals)x, last at \(claim.refusedAt ?? "?") from \(claim.refusedFrom ?? "?"): if that was this machine, imprint device rearm \(status.mac.colon); if not, find out who")
+            }
             if let problem = status.reportProblem {
                 lines.append("report:     unreadable: \(problem)")
             } else if let report = status.report {
@@ -92,8 +108,14 @@ extension Imprint {
             return lines.joined(separator: "\n") + "\n"
         }
 
-        static func json(_ status: Store.MachineStatus) -> JSONValue {
+        static func json(_ status: Store.MachineStatus, claim: Store.ClaimState) -> JSONValue {
             var object: JSONObject = ["mac": .string(status.mac.colon), "device": .bool(status.isDevice)]
+            var token: JSONObject = ["armed": .bool(claim.armed), "claimed": .bool(claim.claimed), "rearms": .number(Double(claim.rearms))]
+            if claim.refusals > 0 {
+                token["refused"] = ["count": .number(Double(claim.refusals)), "time": claim.refusedAt.map { .string($0) } ?? .null,
+                                    "from": claim.refusedFrom.map { .string($0) } ?? .null]
+            }
+            object["token"] = .object(token)
             object["hostname"] = status.hostname.map { .string($0) } ?? .null
             object["inventory"] = .bool(status.hasInventory)
             if let report = status.report {

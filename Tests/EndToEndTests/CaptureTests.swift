@@ -56,7 +56,7 @@ import Testing
         // The device is assigned a deploy: the agent says so, and the server refuses a raw upload.
         let run = try DeployHostTests.agent(["--capture", "--disk", "\(lab.work)/image.raw", "--identity", lab.identity])
         #expect(run.status == 1 && run.stderr.contains("not capture"), "\(run.stderr)")
-        let token = try lab.store.shellOutput("sed -n 's/.*\"token\" *: *\"\\([^\"]*\\)\".*/\\1/p' identity.json")
+        let token = try lab.claimToken()  // the device's own token, as its agent claimed it
         let code = try lab.store.shellOutput("curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' -H 'Authorization: Bearer \(token)' -T image.raw http://127.0.0.1:\(lab.port)/uploads/\(Self.macPath)/golden2")
         #expect(code == "403", "an upload without a capture assignment: HTTP \(code)")
         let noToken = try lab.store.shellOutput("curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' -T image.raw http://127.0.0.1:\(lab.port)/uploads/\(Self.macPath)/golden2")
@@ -68,8 +68,9 @@ import Testing
         #expect(exists.status != 0 && exists.stderr.contains("exists"), "\(exists.stderr)")
         let forced = try CLI.run(["device", "capture", Self.mac, "--name", "golden", "--force", "--store", lab.storePath])
         #expect(forced.status == 0, "\(forced.stderr)")
-        // Assigned golden now, the upload of another name is still refused.
-        let other = try lab.store.shellOutput("curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' -H 'Authorization: Bearer \(token)' -T image.raw http://127.0.0.1:\(lab.port)/uploads/\(Self.macPath)/golden2")
+        // Assigned golden now (and rearmed: claim again), the upload of another name is still refused.
+        let token2 = try lab.claimToken()
+        let other = try lab.store.shellOutput("curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' -H 'Authorization: Bearer \(token2)' -T image.raw http://127.0.0.1:\(lab.port)/uploads/\(Self.macPath)/golden2")
         #expect(other == "403")
         // A name waiting in incoming/.
         try lab.cli(["device", "capture", Self.mac, "--name", "waiting", "--store", lab.storePath])

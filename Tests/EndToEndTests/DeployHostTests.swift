@@ -43,6 +43,25 @@ import Testing
             guard result.status == 0 else { throw SetupError("imprint \(arguments.joined(separator: " ")): \(result.stderr)") }
         }
 
+        /// `imprint device rearm`: the device's next claim gets a new token.
+        func rearm(_ mac: String = DeployHostTests.mac) throws {
+            try cli(["device", "rearm", mac, "--store", storePath])
+        }
+
+        /// Rearms, claims a token as an agent would (`POST devices/<mac>/claim` with curl) and returns it.
+        func claimToken() throws -> String {
+            try rearm()
+            let answer = try store.shellOutput("curl -s -m 10 -X POST http://127.0.0.1:\(port)/devices/\(DeployHostTests.macPath)/claim")
+            guard let range = answer.range(of: #"[0-9a-f]{64}"#, options: .regularExpression) else { throw SetupError("claim answered: \(answer)") }
+            return String(answer[range])
+        }
+
+        /// Writes a freshly claimed token into identity.json, as a medium's identity carries one.
+        func claimIntoIdentity() throws {
+            let token = try claimToken()
+            try store.shell("python3 -c \"import json; p='identity.json'; d=json.load(open(p)); d['token']='\(token)'; json.dump(d, open(p,'w'))\"")
+        }
+
         func startServer() throws {
             let serve = Process()
             serve.executableURL = URL(fileURLWithPath: try CLI.binary)
@@ -270,6 +289,7 @@ import Testing
         try portal.run()
         defer { kill(portal.processIdentifier, SIGKILL); portal.waitUntilExit() }
         usleep(500_000)
+        try lab.claimIntoIdentity()  // the portal answers no claims: the identity carries its token
         let result = try Self.agent(["--disk", try lab.disk(mib: 32), "--identity", lab.identity, "--server", "http://127.0.0.1:\(port)"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("HTML page") || result.stdout.contains("HTML page"), "\(result.stdout)\n\(result.stderr)")

@@ -161,7 +161,7 @@ import Testing
         defer { offices.finish() }
         try offices.startCentral()
         let copy = try CLI.run(["replicate", "--from", offices.centralURL, "--store", offices.siteStore, "--site-token", offices.tokenFile,
-                                "--device", MirrorTests.macs[0], "--rate", "20MB/s"])
+                                "--device", MirrorTests.macs[0], "--delegate", "--rate", "20MB/s"])
         #expect(copy.status == 0, "\(copy.stderr)")
         #expect(copy.stdout.contains("1 blobs fetched"), "\(copy.stdout)")
         for file in ["devices/52-54-00-00-08-01/assignment.json", "images/golden.json", "boot/qemu-virtio/initrd.img", "blobs/sha256/\(offices.blob)"] {

@@ -191,7 +191,20 @@ extension AgentMain {
             errors.write("imprint-agent: no server: give the identity \"servers\" or --server URL\n")
             return 2
         }
-        var run = CaptureRun(disk: disk, mac: mac, servers: servers, token: identity.token, http: http, clock: clock, log: Log(sinks: [output]))
+        var token = identity.token
+        if token == nil {
+            // An identity served over PXE carries no token: claim it, as a booted agent does (docs/security.md).
+            let context = AgentContext(fs: RootedFileSystem(), loader: DryRunModuleLoader(), clock: clock, machine: LinuxMachine(),
+                                       log: Log(sinks: [output]), libraries: LibraryVersions.linked())
+            context.http = http
+            switch TokenClaim.claim(mac: mac, servers: servers, context: context, hostMode: true) {
+            case .success(let claimed): token = claimed
+            case .failure(let failure):
+                errors.write("imprint-agent: capture failed: \(failure)\n")
+                return 1
+            }
+        }
+        var run = CaptureRun(disk: disk, mac: mac, servers: servers, token: token, http: http, clock: clock, log: Log(sinks: [output]))
         if let manifestKey {
             guard let text = try? RootedFileSystem().readFile(manifestKey), let key = ManifestTrust.decodeKey(text) else {
                 errors.write("imprint-agent: --manifest-key \(manifestKey): not readable as a manifest key (base64 of a 32-byte Ed25519 key)\n")

@@ -19,6 +19,10 @@ public struct Deploy: BootStep {
             // ConfigureNetwork said why there is no network.
             guard context.configuredInterface != nil || context.commandLine.offline else { return }
         }
+        if let failure = context.claimFailure {
+            fail(failure, context)
+            return
+        }
         var identity: Identity?
         if case .present(let present) = context.identity { identity = present }
         let macText = identity?.mac ?? context.configuredInterface?.mac
@@ -43,11 +47,20 @@ public struct Deploy: BootStep {
         let reporter = DeployReporter(mac: mac, servers: servers, token: identity?.token, http: context.http, clock: context.clock,
                                       wallClock: context.wallClock, log: context.log, retry: context.retry)
         if let network = context.networkMilliseconds { reporter.record("network", milliseconds: network) }
-        let session = DeploySession(context: context, reporter: reporter, mac: mac, servers: servers, token: identity?.token, manifestKey: manifestKey, hostMode: hostMode)
+        var session = DeploySession(context: context, reporter: reporter, mac: mac, servers: servers, token: identity?.token, manifestKey: manifestKey, hostMode: hostMode)
         var attempt = 0
         while true {
             attempt += 1
-            do {
+            do throws(DeployFailure) {
+                if session.token == nil, try session.assignmentNeedsToken() {
+                    // A discovered machine the operator has added since: claim its token now.
+                    switch TokenClaim.claim(mac: mac, servers: servers, context: context, hostMode: hostMode) {
+                    case .success(let token):
+                        session = DeploySession(context: context, reporter: reporter, mac: mac, servers: servers, token: token, manifestKey: manifestKey, hostMode: hostMode)
+                        reporter.token = token
+                    case .failure(let failure): throw failure
+                    }
+                }
                 let assignment = try session.deploy()
                 context.deployedAfter = assignment.after
                 context.outcome = assignment.mode == .capture ? "captured" : "deployed"

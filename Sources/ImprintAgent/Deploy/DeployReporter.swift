@@ -6,7 +6,7 @@ import ImprintCore
 final class DeployReporter {
     let mac: MACAddress
     let servers: [String]
-    let token: String?
+    var token: String?
     let http: any HTTPClient
     let clock: any AgentClock
     let wallClock: () -> Int

@@ -111,12 +111,22 @@ struct DeploySession {
         log.info("verify: the image's GPT now spans \(disk.path) (backup table moved to the disk's end)")
     }
 
+    /// Whether the store holds this machine's assignment but asks for a token it has none of (401):
+    /// a discovered machine that was added after it booted.
+    func assignmentNeedsToken() throws(DeployFailure) -> Bool {
+        let (status, _, _) = try fetch("devices/\(mac.hyphenated)/assignment.json", what: "assignment", phase: .assignment)
+        return status == 401
+    }
+
     /// `devices/<mac>/assignment.json`; while the store has none (404), polls: forever on a
     /// machine (discovery), once in host mode.
     private func fetchAssignment() throws(DeployFailure) -> (DeviceAssignment, server: String) {
         var polls = 0
         while true {
             let (status, body, server) = try fetch("devices/\(mac.hyphenated)/assignment.json", what: "assignment", phase: .assignment)
+            if status == 401 {
+                throw DeployFailure(.assignment, "the store asks for this device's token, and the claim gave none", hint: "imprint device rearm \(mac.colon)", retryable: true)
+            }
             if status == 404 {
                 guard !hostMode else {
                     throw DeployFailure(.assignment, "the store has no assignment for \(mac.colon)", hint: "imprint device add \(mac.colon) --profile P --image NAME", retryable: false)
@@ -238,7 +248,7 @@ struct DeploySession {
                 let url = "\(server)/\(path)"
                 let (outcome, body) = context.http.get(url: url, headers: headers, connectTimeoutSeconds: policy.connectTimeoutSeconds,
                                                        totalTimeoutSeconds: policy.totalTimeoutSeconds, maximumBytes: 16 << 20)
-                if outcome.transportError == nil && (outcome.status == 200 || outcome.status == 404) {
+                if outcome.transportError == nil && (outcome.status == 200 || outcome.status == 404 || (outcome.status == 401 && token == nil)) {
                     log.info("GET \(url): \(outcome.description)")
                     return (outcome.status, body, server)
                 }

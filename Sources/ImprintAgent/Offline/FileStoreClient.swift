@@ -50,6 +50,12 @@ public struct FileStoreClient: HTTPClient {
         return (HTTPOutcome(status: 200), body)
     }
 
+    /// A token claim: a folder store has no claims (an offline stick's agent needs no token).
+    public func post(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
+        guard Self.path(of: url) == nil else { return (HTTPOutcome(status: 404), []) }
+        return fallback.post(url: url, headers: headers, connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds, maximumBytes: maximumBytes)
+    }
+
     public func put(url: String, body: [UInt8], headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int) -> HTTPOutcome {
         guard let path = Self.path(of: url) else {
             return fallback.put(url: url, body: body, headers: headers, connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds)

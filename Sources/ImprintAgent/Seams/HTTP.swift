@@ -28,12 +28,19 @@ public protocol HTTPClient {
     func put(url: String, body: [UInt8], headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int) -> HTTPOutcome
     /// GETs a small document (a manifest): its body, at most `maximumBytes`.
     func get(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8])
+    /// POSTs with no body (a token claim): the answer's body, at most `maximumBytes`.
+    func post(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8])
 }
 
 extension HTTPClient {
     /// Clients made only for reports (older test doubles) cannot GET.
     public func get(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
         (HTTPOutcome(status: 0, transportError: "this HTTP client cannot GET"), [])
+    }
+
+    /// Clients that only read (an offline stick's folder, older test doubles) cannot POST.
+    public func post(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
+        (HTTPOutcome(status: 0, transportError: "this HTTP client cannot POST"), [])
     }
 }
 
@@ -92,6 +99,15 @@ public struct CurlHTTPClient: HTTPClient {
 
 extension CurlHTTPClient {
     public func get(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
+        transfer(method: nil, url: url, headers: headers, connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds, maximumBytes: maximumBytes)
+    }
+
+    public func post(url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
+        transfer(method: "POST", url: url, headers: headers, connectTimeoutSeconds: connectTimeoutSeconds, totalTimeoutSeconds: totalTimeoutSeconds, maximumBytes: maximumBytes)
+    }
+
+    /// A request with no body (`method` nil: GET) whose answer is read into memory.
+    func transfer(method: String?, url: String, headers: [String], connectTimeoutSeconds: Int, totalTimeoutSeconds: Int, maximumBytes: Int) -> (HTTPOutcome, [UInt8]) {
         guard let handle = curl_easy_init() else { return (HTTPOutcome(status: 0, transportError: "curl_easy_init failed"), []) }
         defer { curl_easy_cleanup(handle) }
         var list: UnsafeMutablePointer<curl_slist>?
@@ -117,6 +133,7 @@ extension CurlHTTPClient {
         }
         var setup = imprint_curl_setopt_string(handle, CURLOPT_URL, url)
         func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+        if let method { set(imprint_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)) }
         set(imprint_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
         set(imprint_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds))
         set(imprint_curl_setopt_long(handle, CURLOPT_TIMEOUT, totalTimeoutSeconds))

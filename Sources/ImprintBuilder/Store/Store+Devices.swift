@@ -42,7 +42,7 @@ extension Store {
 
     /// Adds devices: validates every request first (MAC, profile built, image present, host name,
     /// duplicates, existing devices unless `force`) and writes nothing if any is bad. Then, per
-    /// device: its token's hash under `secrets/devices/`, and a folder with `assignment.json`
+    /// device: its claim armed under `secrets/devices/` (docs/security.md), and a folder with `assignment.json`
     /// (0600), `identity.cpio` and `boot.ipxe`, assembled under a temporary name and renamed into
     /// place whole. Profiles and images are read once per call, whatever the number of devices.
     ///
@@ -104,15 +104,12 @@ extension Store {
         // one, 3.3-3.6 s with two), since the time goes to the kernel's locks on devices/.
         var written: [DeviceAssignment] = []
         written.reserveCapacity(plan.count)
-        var generator = SystemRandomNumberGenerator()
         let key = try manifestKey()
         let ca = try keys.caCertificatePEM()
         for item in plan {
-            // Four 64-bit draws: one getrandom(2) each, not one per byte.
-            let token = hexString((0..<4).flatMap { _ in withUnsafeBytes(of: generator.next()) { Array($0) } })
             let identity = DeviceIdentity(mac: item.mac, hostname: item.hostname,
                                           servers: servers.isEmpty ? [item.profile.defaultServer].compactMap { $0 } : servers,
-                                          token: token, manifestKey: key.publicKeyBase64, ca: ca)
+                                          manifestKey: key.publicKeyBase64, ca: ca)
             var assignment = DeviceAssignment(mac: item.mac, profile: item.profile.name, imageName: item.image.name,
                                               imageSha256: item.image.blob, hostname: item.hostname, files: files)
             assignment.cloudInit = cloudInit
@@ -122,7 +119,8 @@ extension Store {
             assignment.serial = serial
             assignment.expires = expires
             let script = IPXEScript.device(mac: item.mac, hostname: item.hostname, profile: item.profile.script)
-            try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(item.mac), mode: 0o600)
+            // No token in the identity, which PXE serves to anyone: the agent claims one, once.
+            try armClaim(item.mac)
             let manifest = Array(assignment.serialized.utf8)
             try publishDevice(item.mac, files: [
                 ("assignment.json", manifest, 0o600),
@@ -193,5 +191,7 @@ extension Store {
         guard rename(target, doomed) == 0 else { throw StoreError("cannot remove \(target): \(FileIO.errnoText())") }
         try FileIO.removeTree(doomed)
         unlink(tokenHash(mac))
+        unlink("\(root)/\(DeviceClaim.armed(mac))")
+        unlink("\(root)/\(DeviceClaim.claimed(mac))")
     }
 }

@@ -50,6 +50,9 @@ struct HTTPStoreResponder: HTTPResponder {
         case .put:
             if let mirror { outcome = await mirrorReceive(request, target: target, mirror: mirror); break }
             outcome = await receive(request, target: target)
+        case .post:
+            if let mirror { outcome = await mirrorClaim(request, target: target, mirror: mirror); break }
+            outcome = await claim(request, target: target, peer: peer)  // token claims (HTTPClaims.swift)
         default:
             outcome = Self.status(.methodNotAllowed, note: "method not allowed", headers: [.allow: "GET, HEAD"])
         }
@@ -72,8 +75,10 @@ struct HTTPStoreResponder: HTTPResponder {
             case let .refused(reason): return Self.status(.notFound, note: reason)
             }
         }
+        if let refusal = assignmentRefusal(request, segments: segments) { return refusal }
         var headers: HTTPFields = [:]
         headers[.eTag] = file.etag
+        if segments.last == "assignment.json" { headers[.cacheControl] = "private, no-store" }
         headers[.acceptRanges] = "bytes"
         headers[.contentType] = Self.contentType(segments.last ?? "")
         if Self.isBlob(segments), Self.isBlob(file.relative) {
