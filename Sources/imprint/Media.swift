@@ -44,7 +44,9 @@ struct MediaOptions: ParsableArguments {
             work = folder
             output = folder + "/stick.img"
         }
-        var medium = BootMedium(store: Store(unchecked: store.path), subject: subject, format: format, output: output, force: force) {
+        let opened: Store
+        do { opened = try store.open(create: false) } catch { throw CommandFailure("\(format.rawValue): \(error)") }
+        var medium = BootMedium(store: opened, subject: subject, format: format, output: output, force: force) {
             say("\(format.rawValue): \($0)")
         }
         medium.offline = offline

@@ -1,5 +1,6 @@
 import Foundation
 import ImprintCore
+import ImprintDigest
 import Testing
 
 @testable import ImprintBuilder
@@ -208,14 +209,27 @@ struct MediaTests {
 
         // The ISO 9660 file system: the store's files, byte for byte, dated 2024-01-01.
         for (onISO, inStore) in [("/boot/vmlinuz", "\(f.store.profileDirectory("qemu-virtio"))/vmlinuz"),
-                                 ("/boot/initrd.img", "\(f.store.profileDirectory("qemu-virtio"))/initrd.img"),
-                                 ("/boot/identity.cpio", f.store.identity(mac))] {
+                                 ("/boot/initrd.img", "\(f.store.profileDirectory("qemu-virtio"))/initrd.img")] {
             let copy = "\(f.work)/extracted"
             try? FileManager.default.removeItem(atPath: copy)
             let extract = try run("xorriso", ["-osirrox", "on", "-indev", report.path, "-extract", onISO, copy])
             #expect(extract.status == 0, "\(extract.stderr)")
             #expect(try f.bytes(copy) == (try f.bytes(inStore)), "\(onISO)")
         }
+        // The identity: the store's, plus the medium's token, whose hash the store now keeps.
+        let copy = "\(f.work)/identity.cpio"
+        #expect(try run("xorriso", ["-osirrox", "on", "-indev", report.path, "-extract", "/boot/identity.cpio", copy]).status == 0)
+        func identity(_ path: String) throws -> DeviceIdentity {
+            let entries = try Cpio.read(try f.bytes(path))
+            return try DeviceIdentity.parse(String(decoding: try #require(entries.last).data, as: UTF8.self))
+        }
+        var onMedium = try identity(copy)
+        let token = try #require(onMedium.token)
+        #expect(token.count == 64)
+        let stored = String(decoding: try f.bytes(f.store.tokenHash(mac)), as: UTF8.self)
+        #expect(stored == SHA256.hex(of: Array(token.utf8)) + "\n", "the store checks the medium's token")
+        onMedium.token = nil
+        #expect(onMedium == (try identity(f.store.identity(mac))), "otherwise the store's identity")
         let listing = try run("xorriso", ["-indev", report.path, "-find", "/", "-exec", "lsdl"])
         #expect(listing.stdout.contains("'/boot/grub/eltorito.img'"), "\(listing.stdout)")
         let entries = listing.stdout.split(separator: "\n").filter { $0.hasSuffix("'") && $0.contains(" '/") }

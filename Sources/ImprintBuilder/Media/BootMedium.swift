@@ -88,7 +88,7 @@ public struct BootMedium {
     public func build() throws -> Report {
         let started = Date()
         let destination = try OutputFile(path: output, force: force)
-        let inputs = try resolveInputs()
+        var inputs = try resolveInputs()
         var offlineData: OfflineData?
         if offline {
             guard format == .usb, let mac = inputs.mac else {
@@ -104,6 +104,13 @@ public struct BootMedium {
 
         let work = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: work) }
+        // A network medium carries the device's token (derived, so the bytes stay the same): its agent
+        // claims none. An offline stick's agent needs none (docs/security.md "Tokens").
+        if let identityPath = inputs.identity, let mac = inputs.mac, !offline {
+            inputs.identity = try Self.identityWithToken(identityPath, token: try Store.open(store.root, create: false, keys: store.keys.path).mediaToken(mac),
+                                                         into: "\(work)/identity.cpio")
+            log("token: the medium carries \(mac.colon)'s token (a PXE claim is refused until imprint device rearm, which also revokes it)")
+        }
         let environment = MediaTool.environment(epoch: Self.epoch)
         // The agent knows its medium by the volume id (never a deploy target) and, offline, finds its data there.
         let cmdline = ([inputs.profile.cmdline.trimmingCharacters(in: .whitespaces), "imprint.medium=\(inputs.label)"]
@@ -175,5 +182,26 @@ public struct BootMedium {
         var template = Array((NSTemporaryDirectory() + "/imprint-media-XXXXXX").utf8CString)
         guard let dir = mkdtemp(&template) else { throw MediaError("cannot create a temporary folder in \(NSTemporaryDirectory()): \(FileIO.errnoText())") }
         return String(cString: dir)
+    }
+}
+
+extension BootMedium {
+    /// `identity.cpio` at `source` with `token` set, written to `path`.
+    static func identityWithToken(_ source: String, token: String, into path: String) throws -> String {
+        guard let bytes = FileIO.read(source) else { throw MediaError("cannot read \(source)") }
+        do {
+            let entries = try Cpio.read(bytes)
+            guard let entry = entries.first(where: { $0.name == DeviceIdentity.pathInInitrd }) else {
+                throw MediaError("\(source) holds no \(DeviceIdentity.pathInInitrd): re-add the device (imprint device add --force)")
+            }
+            var identity = try DeviceIdentity.parse(String(decoding: entry.data, as: UTF8.self))
+            identity.token = token
+            try FileIO.writeAtomically(identity.cpio, to: path, mode: 0o600)
+            return path
+        } catch let error as MediaError {
+            throw error
+        } catch {
+            throw MediaError("\(source): \(error): re-add the device (imprint device add --force)")
+        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import ImprintCore
+import ImprintDigest
 
 /// Token claims, the operator's side (``DeviceClaim``, docs/security.md "Tokens").
 extension Store {
@@ -43,5 +44,25 @@ extension Store {
             state.refusals = json["refusals"]?.intValue ?? 1
         }
         return state
+    }
+}
+
+extension Store {
+    /// The token a medium for `mac` carries (`imprint iso`, `imprint usb`): HMAC-SHA256 of the media
+    /// key (`media.key` in the keys folder) over the MAC and the device's rearm count, so the same
+    /// inputs give the same medium byte for byte. Making it claims the device's token for the medium:
+    /// its hash becomes the device's, and a PXE claim is refused until `imprint device rearm` (which
+    /// also revokes the medium's token: a lost stick is dealt with so).
+    public func mediaToken(_ mac: MACAddress) throws -> String {
+        let key = try keys.mediaKey()
+        let state = claimState(mac)
+        let message = Array("imprint media token\n\(mac.colon)\n\(state.rearms)\n".utf8)
+        let token = hexString(hmacSHA256(key: key, message: message))
+        guard token.count == 64 else { throw StoreError("OpenSSL could not compute the media token") }
+        try makeFolders(["secrets", "secrets/devices"])
+        try FileIO.writeAtomically(Array((SHA256.hex(of: Array(token.utf8)) + "\n").utf8), to: tokenHash(mac), mode: 0o600)
+        try FileIO.writeAtomically(Array(DeviceClaim.stateText(rearms: state.rearms).utf8), to: "\(root)/\(DeviceClaim.claimed(mac))", mode: 0o600)
+        unlink("\(root)/\(DeviceClaim.armed(mac))")
+        return token
     }
 }
