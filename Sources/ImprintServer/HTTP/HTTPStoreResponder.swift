@@ -204,33 +204,10 @@ struct HTTPStoreResponder: HTTPResponder {
         }
         var info = stat()
         let discovery = name == "inventory.json" && stat("\(root)/devices/\(mac)", &info) != 0 && errno == ENOENT
-        if !discovery {
-            guard let token = Self.bearer(request.headers[.authorization]) else {
-                return Self.status(.unauthorized, note: "no token", headers: [.wwwAuthenticate: "Bearer realm=\"imprint\""])
-            }
-            guard let stored = Self.readSmall("\(root)/secrets/devices/\(mac).sha256") else {
-                return Self.status(.forbidden, note: "no token is stored for \(mac)")
-            }
-            let expected = Array(String(decoding: stored, as: UTF8.self).trimmingSpaces.trimmingNewlines.utf8)
-            guard expected.count == 64, constantTimeEqual(Array(SHA256.hex(of: Array(token.utf8)).utf8), expected) else {
-                return Self.status(.forbidden, note: "wrong token for \(mac)")
-            }
-        }
+        if !discovery, let refusal = deviceTokenRefusal(request, mac: mac) { return refusal }
         let limit = name == "log.txt" ? configuration.maxLogBytes : configuration.maxReportBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            return Self.status(.contentTooLarge, note: "\(length) bytes, more than \(limit)")
-        }
-        var body = ByteBuffer()
-        do {
-            for try await part in request.body {
-                guard body.readableBytes + part.readableBytes <= limit else {
-                    return Self.status(.contentTooLarge, note: "more than \(limit) bytes")
-                }
-                body.writeImmutableBuffer(part)
-            }
-        } catch {
-            return Self.status(.badRequest, note: "reading the body: \(error)")
-        }
+        let (body, refusal) = await Self.boundedBody(request, limit: limit)
+        if let refusal { return refusal }
         let root = self.root
         let bytes = body
         do {
@@ -280,6 +257,26 @@ struct HTTPStoreResponder: HTTPResponder {
         }
         guard rename(temporary, "\(folder)/\(name)") == 0 else { throw HTTPWriteError("cannot rename \(temporary): errno \(errno)") }
         ok = true
+    }
+
+    /// The request's body, at most `limit` bytes (a `Content-Length` over it is refused before
+    /// reading); or the refusal to answer with: 413, or 400 for a body cut off.
+    static func boundedBody(_ request: Request, limit: Int) async -> (ByteBuffer, Outcome?) {
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            return (ByteBuffer(), status(.contentTooLarge, note: "\(length) bytes, more than \(limit)"))
+        }
+        var body = ByteBuffer()
+        do {
+            for try await part in request.body {
+                guard body.readableBytes + part.readableBytes <= limit else {
+                    return (ByteBuffer(), status(.contentTooLarge, note: "more than \(limit) bytes"))
+                }
+                body.writeImmutableBuffer(part)
+            }
+        } catch {
+            return (ByteBuffer(), status(.badRequest, note: "reading the body: \(error)"))
+        }
+        return (body, nil)
     }
 
     static func bearer(_ header: String?) -> String? {

@@ -52,19 +52,8 @@ extension HTTPStoreResponder {
     }
 
     private func receiveUploadDescriptor(_ request: Request, folder: String, mac: String) async -> Outcome {
-        let limit = Self.maxUploadDescriptorBytes
-        var body = ByteBuffer()
-        do {
-            for try await part in request.body {
-                guard body.readableBytes + part.readableBytes <= limit else {
-                    return Self.status(.contentTooLarge, note: "descriptor of more than \(limit) bytes")
-                }
-                body.writeImmutableBuffer(part)
-            }
-        } catch {
-            return Self.status(.badRequest, note: "reading the body: \(error)")
-        }
-        let bytes = body
+        let (bytes, refusal) = await Self.boundedBody(request, limit: Self.maxUploadDescriptorBytes)
+        if let refusal { return refusal }
         do {
             try await NIOThreadPool.singleton.runIfActive {
                 let fd = try Self.captureTemporary(in: folder, name: "descriptor.json")

@@ -159,20 +159,8 @@ extension HTTPStoreResponder {
             return Self.status(.unauthorized, note: "no token", headers: [.wwwAuthenticate: "Bearer realm=\"imprint\""])
         }
         let limit = name == "log.txt" ? configuration.maxLogBytes : configuration.maxReportBytes
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
-            return Self.status(.contentTooLarge, note: "\(length) bytes, more than \(limit)")
-        }
-        var body = ByteBuffer()
-        do {
-            for try await part in request.body {
-                guard body.readableBytes + part.readableBytes <= limit else {
-                    return Self.status(.contentTooLarge, note: "more than \(limit) bytes")
-                }
-                body.writeImmutableBuffer(part)
-            }
-        } catch {
-            return Self.status(.badRequest, note: "reading the body: \(error)")
-        }
+        let (body, refusal) = await Self.boundedBody(request, limit: limit)
+        if let refusal { return refusal }
         let root = self.root
         let bytes = body
         do {
