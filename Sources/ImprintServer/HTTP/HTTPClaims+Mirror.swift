@@ -13,12 +13,7 @@ extension HTTPStoreResponder {
         }
         // A token the main office minted for this site ahead of time answers one claim, WAN or not.
         if let token = ClaimDelegation.take(root: root, mac: segments[1]) {
-            var headers: HTTPFields = [:]
-            headers[.contentType] = "application/json"
-            headers[.cacheControl] = "no-store"
-            let body = ByteBuffer(string: DeviceClaim.answer(token: token))
-            return Outcome(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body)), bytes: body.readableBytes,
-                           note: "claim answered with the token delegated to this site")
+            return Self.claimAnswer(token: token, note: "claim answered with the token delegated to this site")
         }
         var forward = HTTPClientRequest(url: mirror.client.url(segments.joined(separator: "/")))
         forward.method = .POST

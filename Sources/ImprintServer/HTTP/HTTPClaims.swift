@@ -34,13 +34,17 @@ extension HTTPStoreResponder {
         case .refused(let refusals):
             return Self.status(.conflict, note: "\(mac.hyphenated)'s token was claimed already (refusal \(refusals)): imprint device rearm \(mac.colon) lets it claim again")
         case .granted(let token):
-            var headers: HTTPFields = [:]
-            headers[.contentType] = "application/json"
-            headers[.cacheControl] = "no-store"
-            let body = ByteBuffer(string: DeviceClaim.answer(token: token))
-            return Outcome(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body)), bytes: body.readableBytes,
-                           note: "token claimed by \(mac.hyphenated)")
+            return Self.claimAnswer(token: token, note: "token claimed by \(mac.hyphenated)")
         }
+    }
+
+    /// 200 with `{"token": ...}`, never to be cached.
+    static func claimAnswer(token: String, note: String) -> Outcome {
+        var headers: HTTPFields = [:]
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        let body = ByteBuffer(string: DeviceClaim.answer(token: token))
+        return Outcome(response: Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body)), bytes: body.readableBytes, note: note)
     }
 
     enum ClaimResult { case granted(String), refused(Int), unknown }
