@@ -33,8 +33,9 @@ public enum Ed25519 {
         guard EVP_DigestSignInit(context, nil, nil, nil, key) == 1 else { return nil }
         var length = signatureBytes
         var signature = [UInt8](repeating: 0, count: signatureBytes)
-        let ok = message.withUnsafeBufferPointer { buffer in
-            EVP_DigestSign(context, &signature, &length, buffer.baseAddress ?? UnsafePointer(signature), buffer.count)
+        // An empty message still needs a pointer: one to a byte that is not read (count 0).
+        let ok = (message.isEmpty ? [0] : message).withUnsafeBufferPointer { buffer in
+            EVP_DigestSign(context, &signature, &length, buffer.baseAddress, message.count)
         }
         guard ok == 1, length == signatureBytes else { return nil }
         return signature
@@ -49,8 +50,8 @@ public enum Ed25519 {
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
         guard EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1 else { return false }
-        let ok = message.withUnsafeBufferPointer { buffer in
-            EVP_DigestVerify(context, signature, signature.count, buffer.baseAddress ?? UnsafePointer(signature), buffer.count)
+        let ok = (message.isEmpty ? [0] : message).withUnsafeBufferPointer { buffer in
+            EVP_DigestVerify(context, signature, signature.count, buffer.baseAddress, message.count)
         }
         return ok == 1
     }

@@ -32,7 +32,7 @@ import Testing
             extract.arguments = ["-c", "cpio -i --quiet --to-stdout etc/imprint/identity.json < \(central)/devices/\(folder)/identity.cpio > \(work)/identity-\(i).json"]
             try extract.run()
             extract.waitUntilExit()
-            FileManager.default.createFile(atPath: "\(work)/disk-\(i).img", contents: nil)
+            _ = FileManager.default.createFile(atPath: "\(work)/disk-\(i).img", contents: nil)
             try FileHandle(forWritingTo: URL(fileURLWithPath: "\(work)/disk-\(i).img")).truncate(atOffset: 64 << 20)
         }
         let added = try CLI.run(["site", "add", "branch", "--store", central])
@@ -48,7 +48,7 @@ import Testing
 
         // All three at once: the QEMU machine through `imprint lab`, the two host agents beside it.
         let disk = "\(work)/disk-pxe.img"
-        FileManager.default.createFile(atPath: disk, contents: nil)
+        _ = FileManager.default.createFile(atPath: disk, contents: nil)
         try FileHandle(forWritingTo: URL(fileURLWithPath: disk)).truncate(atOffset: 64 << 20)
         let group = DispatchGroup()
         nonisolated(unsafe) var agents: [Int: CLI.Output] = [:]
