@@ -28,8 +28,12 @@ extension Imprint {
                 let recipe = try Recipe.load(path: recipe)
                 let agent = try AgentLocator.locate(log: say)
                 var builder = Builder(recipe: recipe, store: store.path, agent: agent, overlay: Self.overlay(for: self.recipe)) { say("build: \($0)") }
-                builder.manifestKey = try store.open(create: true).manifestKey().publicKeyBase64
+                // The key goes into the initrd; keys/manifest.pub into the store only once the build is
+                // in (a failed build leaves no store behind).
+                let opened = try store.open(create: true)
+                builder.manifestKey = try opened.keys.manifestKey().publicKeyBase64
                 let report = try builder.build()
+                _ = try opened.manifestKey()
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
