@@ -45,6 +45,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
@@ -66,10 +68,14 @@ let package = Package(
             // link the Swift standard library statically (DESIGN section 10).
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]),
 
-        .testTarget(name: "ImprintCoreTests", dependencies: ["ImprintCore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ImprintBuilderTests", dependencies: ["ImprintBuilder", "ImprintCore", "ImprintDigest", "CArchive"]),
-        .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore", "ImprintDigest"]),
-        .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore", "ImprintDigest"]),
+        // What more than one test target reads (the committed fuzz corpora).
+        .target(name: "ImprintTestSupport", path: "Tests/ImprintTestSupport", swiftSettings: strict),
+        .testTarget(name: "ImprintCoreTests", dependencies: ["ImprintCore", "ImprintTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ImprintBuilderTests",
+            dependencies: ["ImprintBuilder", "ImprintCore", "ImprintDigest", "CArchive", "ImprintTestSupport"]),
+        .testTarget(name: "ImprintServerTests", dependencies: ["ImprintServer", "ImprintCore", "ImprintDigest", "ImprintTestSupport"]),
+        .testTarget(name: "ImprintAgentTests", dependencies: ["ImprintAgent", "ImprintCore", "ImprintDigest", "ImprintTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["ImprintCore"], exclude: ["Golden"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import ImprintTestSupport
 import Testing
 
 @testable import ImprintCore
@@ -7,20 +8,8 @@ import Testing
 /// runs, so every input the fuzzer ever kept stays a regression test in `make test` (DESIGN section 10).
 @Suite("DHCP fuzz corpus")
 struct DHCPFuzzCorpusTests {
-    static let corpus: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Fuzz/corpus/DHCPDecode").path
-    }()
-
-    static func seeds() throws -> [(name: String, bytes: [UInt8])] {
-        try FileManager.default.contentsOfDirectory(atPath: corpus).sorted().map { name in
-            (name, [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(corpus)/\(name)"))))
-        }
-    }
-
     @Test func everyCorpusInputRunsWithoutTrapping() throws {
-        let seeds = try Self.seeds()
+        let seeds = try FuzzCorpus.seeds("DHCPDecode")
         #expect(seeds.count >= 24, "the corpus lost its seeds")
         var messages = 0
         var packets = 0
@@ -35,7 +24,7 @@ struct DHCPFuzzCorpusTests {
 
     @Test func dripFedPrefixesOfEverySeedNeverTrap() throws {
         // Every prefix of every seed: truncation is the commonest malformation on the wire.
-        for seed in try Self.seeds() {
+        for seed in try FuzzCorpus.seeds("DHCPDecode") {
             for end in stride(from: 0, through: min(seed.bytes.count, 400), by: seed.bytes.count > 200 ? 3 : 1) {
                 DHCPFuzz.run(Array(seed.bytes[0..<end]))
             }

@@ -1,4 +1,5 @@
 import Foundation
+import ImprintTestSupport
 import Testing
 
 @testable import ImprintCore
@@ -8,18 +9,6 @@ import Testing
 /// (DESIGN section 10).
 @Suite("GPT fuzz corpus")
 struct GPTFuzzCorpusTests {
-    static let corpus: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.appendingPathComponent("Fuzz/corpus/GPTParse").path
-    }()
-
-    static func seeds() throws -> [(name: String, bytes: [UInt8])] {
-        try FileManager.default.contentsOfDirectory(atPath: corpus).sorted().map { name in
-            (name, [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(corpus)/\(name)"))))
-        }
-    }
-
     static func parses(_ bytes: [UInt8], sectorSize: Int = 512) -> GPTTable? {
         let reader = { (offset: Int, count: Int) -> [UInt8]? in
             guard count <= bytes.count, offset <= bytes.count - count else { return nil }
@@ -29,7 +18,7 @@ struct GPTFuzzCorpusTests {
     }
 
     @Test func everyCorpusInputRunsWithoutTrapping() throws {
-        let seeds = try Self.seeds()
+        let seeds = try FuzzCorpus.seeds("GPTParse")
         #expect(seeds.count >= 20, "the corpus lost its seeds")
         var tables = 0
         var backups = 0
@@ -45,7 +34,7 @@ struct GPTFuzzCorpusTests {
     }
 
     @Test func seedsParseAsBuilt() throws {
-        let seeds = Dictionary(uniqueKeysWithValues: try Self.seeds())
+        let seeds = Dictionary(uniqueKeysWithValues: try FuzzCorpus.seeds("GPTParse"))
         let small = try #require(seeds["valid-512-small"].flatMap { Self.parses($0) })
         #expect(small.partitions.map(\.name) == ["esp", "rööt ✓"] && !small.fromBackup)
         let wide = try #require(seeds["valid-4096"].flatMap { Self.parses($0, sectorSize: 4096) })
@@ -56,7 +45,7 @@ struct GPTFuzzCorpusTests {
 
     @Test func truncatedPrefixesOfEverySeedNeverTrap() throws {
         // Prefixes at sector-ish steps: a disk image cut short is the commonest damage.
-        for seed in try Self.seeds() {
+        for seed in try FuzzCorpus.seeds("GPTParse") {
             for end in stride(from: 0, through: seed.bytes.count, by: 509) {
                 GPTFuzz.run(Array(seed.bytes[0..<end]))
             }

@@ -169,13 +169,16 @@ struct StoreManifestTests {
     @Test(arguments: [
         ("1970-01-01T00:00:00Z", 0.0), ("2000-03-01T00:00:00Z", 951_868_800.0), ("2026-11-21T23:28:50Z", 1_795_303_730.0),
         ("2024-02-29T12:00:00.5Z", 1_709_208_000.5), ("1969-12-31T23:59:59Z", -1.0),
+        // A fraction longer than a machine word (found by the manifest fuzz corpus): nanoseconds count.
+        ("2026-12-31T00:00:00.250000000999999999999999999Z", 1_798_675_200.25),
     ])
     func utcTimes(text: String, seconds: Double) {
         #expect(UTCTime.parse(text) == seconds)
         if seconds == seconds.rounded() { #expect(UTCTime.format(epochSeconds: Int(seconds)) == text) }
     }
 
-    @Test(arguments: ["", "2026-11-21 23:28:50Z", "2026-11-21T23:28:50", "2026-13-01T00:00:00Z", "2026-11-21T23:28:50+01:00", "2026-11-21T23:28:50.Z"])
+    @Test(arguments: ["", "2026-11-21 23:28:50Z", "2026-11-21T23:28:50", "2026-13-01T00:00:00Z", "2026-11-21T23:28:50+01:00", "2026-11-21T23:28:50.Z",
+                           "2026-11-21T23:28:50.1234567890123456789x1Z"])
     func notUTCTimes(text: String) { #expect(UTCTime.parse(text) == nil) }
 
     @Test(arguments: ["host01", "web-1.example.com", "a", "1host"])

@@ -92,9 +92,12 @@ public enum UTCTime {
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         var fraction = 0.0
         if bytes.count > 20 {
-            guard bytes[19] == UInt8(ascii: "."), bytes.count > 21, let digits = number(20..<(bytes.count - 1)) else { return nil }
+            // Any number of digits; the first nine (nanoseconds) count, so a long fraction cannot overflow.
+            let end = bytes.count - 1
+            guard bytes[19] == UInt8(ascii: "."), end > 20, bytes[20..<end].allSatisfy({ (0x30...0x39).contains($0) }),
+                  let digits = number(20..<min(end, 29)) else { return nil }
             var scale = 1.0
-            for _ in 20..<(bytes.count - 1) { scale *= 10 }
+            for _ in 20..<min(end, 29) { scale *= 10 }
             fraction = Double(digits) / scale
         }
         return Double(daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + second) + fraction
