@@ -16,4 +16,15 @@ static inline CURLcode imprint_curl_getinfo_long(CURL *h, CURLINFO i, long *v) {
 static inline CURLcode imprint_curl_getinfo_string(CURL *h, CURLINFO i, char **v) { return curl_easy_getinfo(h, i, v); }
 // CURLMsg's `data` is a union; its `result` member is what a finished transfer reports.
 static inline CURLcode imprint_curl_msg_result(CURLMsg *m) { return m->data.result; }
+// Trust only this CA (PEM) for https:// (DESIGN section 8): the blob, and no CA file or folder,
+// since Debian's libcurl otherwise also trusts the system's (/etc/ssl/certs). Peer and host verified.
+static inline CURLcode imprint_curl_pin_ca(CURL *h, const void *pem, size_t length) {
+    struct curl_blob blob = { (void *)pem, length, CURL_BLOB_COPY };
+    CURLcode r = curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    if (r == CURLE_OK) r = curl_easy_setopt(h, CURLOPT_CAINFO, (char *)0);
+    if (r == CURLE_OK) r = curl_easy_setopt(h, CURLOPT_CAPATH, (char *)0);
+    if (r == CURLE_OK) r = curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    if (r == CURLE_OK) r = curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    return r;
+}
 #endif

@@ -96,6 +96,7 @@ public enum AgentMain {
         do {
             let text = try RootedFileSystem().readFile(identityFile)
             identity = try Identity.parse(text)
+            TLSTrust.pin(identity.ca)
         } catch let error as ManifestError {
             errors.write("imprint-agent: \(identityFile): \(error)\n")
             return 2

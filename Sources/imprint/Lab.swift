@@ -124,6 +124,9 @@ extension Imprint {
                 say("lab: boot \(medium) (\(firmware)) as \(attachment == .disk ? "a virtio disk" : attachment == .usb ? "a USB stick" : "a CD-ROM")\(usb == nil && attachment != .cdrom ? ", writes discarded" : "")")
             } else if pxe {
                 let base = (server ?? identityServer(hyphenated) ?? "http://10.0.2.2:8080").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+                guard !base.lowercased().hasPrefix("https://") else {
+                    throw CommandFailure("lab: iPXE cannot fetch \(base) (Debian's iPXE has no HTTPS): give --server http://10.0.2.2:PORT, the store's plain HTTP (serve --http), for the boot files; the agent still uses the identity's https:// server")
+                }
                 var script = "devices/\(hyphenated)/boot.ipxe"
                 if !FileManager.default.fileExists(atPath: "\(store.path)/\(script)") {
                     // An unknown machine: the discovery script, as a DHCP server's default would give it.

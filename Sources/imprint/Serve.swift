@@ -1,16 +1,19 @@
 import ArgumentParser
 import Foundation
+import ImprintBuilder
+import ImprintCore
 import ImprintServer
 
 extension Imprint {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve the store to booting machines over TFTP and HTTP.",
+            abstract: "Serve the store to booting machines over TFTP, HTTP and HTTPS.",
             discussion: """
                 Starts only the servers whose flag is given; with none, HTTP on 0.0.0.0:8080 and TFTP on \
-                0.0.0.0:69. Runs until SIGINT or SIGTERM, which stop both. TFTP is read-only over boot/, \
+                0.0.0.0:69. Runs until SIGINT or SIGTERM, which stop them all. TFTP is read-only over boot/, \
                 devices/default.ipxe and each device's boot.ipxe and identity.cpio (docs/tftp.md); HTTP \
-                serves every store file but incoming/ and secrets/, and takes agents' reports (docs/http.md).
+                serves every store file but incoming/ and secrets/, and takes agents' reports (docs/http.md); \
+                HTTPS serves the same with the keys folder's certificate (imprint ca init, docs/security.md).
                 """)
 
         @OptionGroup var store: StoreOptions
@@ -20,6 +23,9 @@ extension Imprint {
 
         @Option(help: ArgumentHelp("Serve HTTP on this address and port (port 0: any free port).", valueName: "ADDR:PORT"))
         var http: String?
+
+        @Option(help: ArgumentHelp("Serve HTTPS on this address and port, with the keys folder's server.pem and server.key (imprint ca init).", valueName: "ADDR:PORT"))
+        var https: String?
 
         @Option(help: "Most TFTP transfers in progress at once.")
         var tftpMaxTransfers: Int = 256
@@ -33,6 +39,7 @@ extension Imprint {
         func validate() throws {
             if let tftp { _ = try Self.endpoint(tftp, flag: "--tftp") }
             if let http { _ = try Self.endpoint(http, flag: "--http") }
+            if let https { _ = try Self.endpoint(https, flag: "--https") }
             guard tftpMaxTransfers >= 1 else { throw ValidationError("--tftp-max-transfers must be at least 1") }
             if let upstream {
                 do { try MirrorUpstream.validate(url: upstream) } catch { throw ValidationError("\(error)") }
@@ -45,7 +52,8 @@ extension Imprint {
         func run() async throws {
             let tftpEndpoint: (String, Int)?
             let httpEndpoint: (String, Int)?
-            if tftp == nil && http == nil {
+            let httpsEndpoint = try https.map { try Self.endpoint($0, flag: "--https") }
+            if tftp == nil && http == nil && https == nil {
                 (tftpEndpoint, httpEndpoint) = (("0.0.0.0", 69), ("0.0.0.0", 8080))
             } else {
                 tftpEndpoint = try tftp.map { try Self.endpoint($0, flag: "--tftp") }
@@ -60,10 +68,29 @@ extension Imprint {
                 throw CommandFailure("\(store.path) has no boot/ folder: build a profile first (imprint build RECIPE --store \(store.path))")
             }
 
+            var tls: HTTPServerTLS?
+            if httpsEndpoint != nil {
+                do {
+                    let keys = try KeysDirectory.resolve(keys: store.keys, store: store.path)
+                    let served = try keys.serverTLS()
+                    tls = HTTPServerTLS(certificateChainPEM: served.chainPEM, privateKeyPEM: served.keyPEM)
+                    let now = Int(Date().timeIntervalSince1970)
+                    let expires = UTCTime.format(epochSeconds: served.summary.notAfter)
+                    if served.summary.notAfter <= now {
+                        throw StoreError("\(keys.path)/\(KeysDirectory.serverCertificateName) expired on \(expires): agents would refuse it; make a new one with imprint ca init --name NAME --ip ADDR")
+                    } else if served.summary.notAfter - now < 30 * 86_400 {
+                        say("serve: warning: the HTTPS certificate \(keys.path)/\(KeysDirectory.serverCertificateName) expires on \(expires), in \((served.summary.notAfter - now) / 86_400) days: make a new one with imprint ca init (the CA is kept)")
+                    }
+                } catch let error as StoreError {
+                    throw CommandFailure("serve: \(error)")
+                }
+            }
+
             // Signals are taken before the servers start, so an early SIGTERM still stops them cleanly.
             let stop = SignalWaiter([SIGINT, SIGTERM])
             var tftpServer: TFTPServer?
             var httpServer: HTTPServer?
+            var httpsServer: HTTPServer?
             do {
                 if let endpoint = tftpEndpoint {
                     let (host, port) = endpoint
@@ -81,16 +108,25 @@ extension Imprint {
                     httpServer = server
                     say("serve: HTTP on \(Self.show(server.host, server.port)) from \(store.path)\(mirror.map { ", a mirror of \($0.url)" } ?? "")")
                 }
+                if let (host, port) = httpsEndpoint {
+                    var configuration = HTTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) }
+                    configuration.upstream = mirror
+                    configuration.tls = tls
+                    let server = try await HTTPServer.start(configuration)
+                    httpsServer = server
+                    say("serve: HTTPS on \(Self.show(server.host, server.port)) from \(store.path)\(mirror.map { ", a mirror of \($0.url)" } ?? "")")
+                }
             } catch {
                 // One failed to start: stop the other, and say why.
                 await tftpServer?.shutdown()
                 await httpServer?.shutdown()
+                await httpsServer?.shutdown()
                 throw CommandFailure("serve: \(error)")
             }
 
             // Until a signal, or the HTTP server stopping on its own (TFTP has no such end).
-            let running = httpServer
-            let servers = (tftp: tftpServer, http: httpServer)
+            let running = [("HTTP", httpServer), ("HTTPS", httpsServer)].compactMap { name, server in server.map { (name, $0) } }
+            let servers = (tftp: tftpServer, http: httpServer, https: httpsServer)
             let failure: String? = await withTaskGroup(of: String?.self) { group in
                 group.addTask {
                     let signal = await stop.wait()
@@ -98,15 +134,15 @@ extension Imprint {
                     say("serve: \(signal == SIGINT ? "SIGINT" : "SIGTERM"), stopping")
                     return nil
                 }
-                if let running {
+                for (name, server) in running {
                     group.addTask {
                         do {
-                            try await running.wait()
-                            return "the HTTP server stopped"
+                            try await server.wait()
+                            return "the \(name) server stopped"
                         } catch is CancellationError {
                             return nil
                         } catch {
-                            return "the HTTP server stopped: \(error)"
+                            return "the \(name) server stopped: \(error)"
                         }
                     }
                 }
@@ -114,6 +150,7 @@ extension Imprint {
                 group.cancelAll()
                 await servers.tftp?.shutdown()
                 await servers.http?.shutdown()
+                await servers.https?.shutdown()
                 return first
             }
             if let failure { throw CommandFailure("serve: \(failure)") }

@@ -10,25 +10,32 @@ import Testing
         let work: String
         let mac: String
         let serve = Process()
-        /// The port `imprint serve` listens on (127.0.0.1; the guest's 10.0.2.2).
+        /// The port `imprint serve` listens on (127.0.0.1; the guest's 10.0.2.2), for HTTP.
         let port: Int
+        /// With `https`, the port of `serve --https`, which the agent talks to.
+        let httpsPort: Int?
         var store: String { "\(work)/store" }
 
         /// `device`: `device add` options beyond the MAC, profile, image and server.
         /// `format`: the demo image as a raw disk or as a tar tree (`image demo --format tar`).
-        init(mac: String, device: [String], format: String = "raw") throws {
+        /// `https`: the agent talks to `serve --https` (a CA from `imprint ca init --ip 10.0.2.2`);
+        /// iPXE still loads the kernel and initrds over TFTP.
+        init(mac: String, device: [String], format: String = "raw", https: Bool = false) throws {
             work = try CLI.temporaryDirectory()
             self.mac = mac
             port = try PXEBootTests.freePort()
+            httpsPort = https ? try PXEBootTests.freePort() : nil
+            let agentServer = httpsPort.map { "https://10.0.2.2:\($0)" } ?? "http://10.0.2.2:\(port)"
             try Self.require(["build", "recipes/qemu-virtio.yaml", "--store", store])
             try Self.require(["image", "demo", "--out", "\(work)/demo.img", "--format", format])
             try Self.require(["image", "add", "\(work)/demo.img", "--name", "demo", "--compress", "zstd", "--store", store])
             try "deployed by imprint\n".write(toFile: "\(work)/motd", atomically: true, encoding: .utf8)
             try "#cloud-config\nhostname: lab-01\n".write(toFile: "\(work)/user-data", atomically: true, encoding: .utf8)
-            try Self.require(["device", "add", mac, "--profile", "qemu-virtio", "--image", "demo", "--server", "http://10.0.2.2:\(port)",
+            if https { try Self.require(["ca", "init", "--ip", "10.0.2.2", "--store", store]) }
+            try Self.require(["device", "add", mac, "--profile", "qemu-virtio", "--image", "demo", "--server", agentServer,
                               "--store", store] + device.map { $0.replacingOccurrences(of: "WORK", with: work) })
             serve.executableURL = URL(fileURLWithPath: try CLI.binary)
-            serve.arguments = ["serve", "--store", store, "--http", "127.0.0.1:\(port)"]
+            serve.arguments = ["serve", "--store", store, "--http", "127.0.0.1:\(port)"] + (httpsPort.map { ["--https", "127.0.0.1:\($0)"] } ?? [])
             serve.standardOutput = FileHandle.nullDevice
             serve.standardError = FileHandle.nullDevice
             try serve.run()
@@ -51,7 +58,9 @@ import Testing
             guard FileManager.default.createFile(atPath: disk, contents: nil) else { throw SetupError("cannot create \(disk)") }
             try FileHandle(forWritingTo: URL(fileURLWithPath: disk)).truncate(atOffset: 64 << 20)
             let started = Date()
-            let lab = try CLI.run(["lab", mac, "--pxe", "--firmware", firmware, "--disk", disk, "--timeout", "420", "--store", store])
+            // iPXE cannot fetch https:// (Debian's build): with HTTPS for the agent, it boots over HTTP.
+            let server = httpsPort == nil ? [] : ["--server", "http://10.0.2.2:\(port)"]
+            let lab = try CLI.run(["lab", mac, "--pxe", "--firmware", firmware, "--disk", disk, "--timeout", "420", "--store", store] + server)
             let lines = lab.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             let tail = lab.stderr + "\n" + lines.suffix(60).joined(separator: "\n")
             return (lab.status, lines, tail, Int(Date().timeIntervalSince(started)))
@@ -90,10 +99,17 @@ import Testing
 
     /// `--after kexec` under SeaBIOS: the demo disk is UEFI-only (a UKI on its ESP), so SeaBIOS cannot
     /// boot it; the hello can only come from the agent kexec'ing the deployed root's /boot/vmlinuz.
-    @Test func kexecBootsTheDeployedKernelWithoutTheFirmware() throws {
-        let lab = try DemoLab(mac: "52:54:00:12:34:57", device: ["--hostname", "lab-02", "--after", "kexec"])
+    /// The agent talks HTTPS only (issue 9: `serve --https`, the CA pinned in the identity): its
+    /// claim, assignment, blob and reports all cross TLS, verified against the CA alone.
+    @Test func kexecBootsTheDeployedKernelWithoutTheFirmwareOverHTTPS() throws {
+        let lab = try DemoLab(mac: "52:54:00:12:34:57", device: ["--hostname", "lab-02", "--after", "kexec"], https: true)
         let (status, lines, tail, _) = try lab.boot(firmware: "seabios")
         #expect(status == 0, "\(tail)")
+        #expect(lines.contains("imprint: https: trusting only the CA in /etc/imprint/identity.json"), "\(tail)")
+        #expect(lines.contains { $0.contains("https://10.0.2.2:\(lab.httpsPort ?? 0)") }, "the agent names its HTTPS server: \(tail)")
+        #expect(lines.contains { $0.contains("blob sha256") && $0.hasSuffix("verified") }, "\(tail)")
+        let report = try CLI.run(["status", "52-54-00-12-34-57", "--json", "--store", lab.store])
+        #expect(report.stdout.contains("\"phase\": \"done\"") || report.stdout.contains("\"phase\":\"done\""), "the report crossed HTTPS: \(report.stdout)")
         #expect(lines.contains { $0.hasPrefix("imprint: after: kexec /dev/vda2/boot/vmlinuz") && $0.contains("root=PARTUUID=") }, "\(tail)")
         #expect(lines.contains("hello from lab-02"), "\(tail)")
         #expect(!lines.contains { $0.contains("rebooting instead") }, "\(tail)")

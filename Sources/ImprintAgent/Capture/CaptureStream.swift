@@ -146,6 +146,7 @@ func uploadCapture(_ stream: CaptureStream, url: String, token: String?, connect
     let discard: imprint_curl_write_fn = { _, size, count, _ in size &* count }
     var setup = imprint_curl_setopt_string(handle, CURLOPT_URL, url)
     func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+    set(TLSTrust.apply(to: handle))
     set(imprint_curl_setopt_long(handle, CURLOPT_UPLOAD, 1))
     set(imprint_curl_setopt_write(handle, CURLOPT_READFUNCTION, pull))
     set(imprint_curl_setopt_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(stream).toOpaque()))

@@ -178,6 +178,7 @@ extension AgentMain {
         let identity: Identity
         do {
             identity = try Identity.parse(try RootedFileSystem().readFile(identityFile))
+            TLSTrust.pin(identity.ca)
         } catch {
             errors.write("imprint-agent: \(identityFile): \(error)\n")
             return 2

@@ -213,6 +213,7 @@ final class BlobDownload {
         }
         var setup = imprint_curl_setopt_string(handle, CURLOPT_URL, currentURL)
         func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+        set(TLSTrust.apply(to: handle))
         set(imprint_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
         set(imprint_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, policy.connectTimeoutSeconds))
         set(imprint_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1))

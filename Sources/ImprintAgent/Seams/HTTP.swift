@@ -73,6 +73,7 @@ public struct CurlHTTPClient: HTTPClient {
             // machinery (no read callback) while sending the PUT method.
             var setup = imprint_curl_setopt_string(handle, CURLOPT_URL, url)
             func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+            set(TLSTrust.apply(to: handle))
             set(imprint_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, "PUT"))
             set(imprint_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, bytes.baseAddress ?? UnsafeMutableRawPointer(errorBuffer)))
             set(imprint_curl_setopt_off(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bytes.count)))
@@ -133,6 +134,7 @@ extension CurlHTTPClient {
         }
         var setup = imprint_curl_setopt_string(handle, CURLOPT_URL, url)
         func set(_ result: CURLcode) { if setup == CURLE_OK { setup = result } }
+        set(TLSTrust.apply(to: handle))
         if let method { set(imprint_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method)) }
         set(imprint_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list))
         set(imprint_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, connectTimeoutSeconds))

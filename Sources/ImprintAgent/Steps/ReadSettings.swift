@@ -43,7 +43,10 @@ public struct ReadManifests: BootStep {
         if fs.exists(Self.identityPath) {
             do {
                 let text = try fs.readFile(Self.identityPath)
-                context.identity = .present(try Identity.parse(text))
+                let identity = try Identity.parse(text)
+                context.identity = .present(identity)
+                TLSTrust.pin(identity.ca)
+                if identity.ca != nil { context.log.info("https: trusting only the CA in \(Self.identityPath)") }
             } catch let error as SystemError {
                 context.identity = .invalid(error.description)
             } catch {

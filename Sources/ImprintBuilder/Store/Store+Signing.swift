@@ -65,6 +65,12 @@ extension Store {
         try keys.write(KeysDirectory.manifestKeyName, Array((Base64.encode(seed) + "\n").utf8))
         let manifests = signedManifests()
         for path in manifests { try signManifest(at: path) }
+        let identities = try updateIdentities { $0.manifestKey = key.publicKeyBase64 }
+        return Rotation(publicKey: key.publicKeyBase64, signed: manifests.count, identities: identities)
+    }
+
+    /// Rewrites every device's identity with `change` (its token and the rest kept); returns how many.
+    public func updateIdentities(_ change: (inout DeviceIdentity) -> Void) throws -> Int {
         var identities = 0
         for name in FileIO.list(devicesDirectory) where !name.hasPrefix(".") {
             let path = "\(devicesDirectory)/\(name)/identity.cpio"
@@ -73,13 +79,13 @@ extension Store {
                 let entries = try Cpio.read(bytes)
                 guard let entry = entries.first(where: { $0.name == DeviceIdentity.pathInInitrd }) else { continue }
                 var identity = try DeviceIdentity.parse(String(decoding: entry.data, as: UTF8.self))
-                identity.manifestKey = key.publicKeyBase64
+                change(&identity)
                 try FileIO.writeAtomically(identity.cpio, to: path, mode: 0o644)
                 identities += 1
             } catch {
                 throw StoreError("\(path): \(error): re-add the device (imprint device add --force)")
             }
         }
-        return Rotation(publicKey: key.publicKeyBase64, signed: manifests.count, identities: identities)
+        return identities
     }
 }

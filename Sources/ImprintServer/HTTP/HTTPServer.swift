@@ -1,5 +1,7 @@
 import Glibc
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -47,8 +49,17 @@ public final class HTTPServer: Sendable {
             Mirror(root: root, upstream: $0, maxBlobBytes: configuration.mirrorMaxBlobBytes,
                    answerAfterBytes: configuration.mirrorAnswerAfterBytes, log: configuration.log)
         }
+        let service = configuration.tls == nil ? "HTTP" : "HTTPS"
+        let server: HTTPServerBuilder
+        do {
+            server = try configuration.tls.map { try .tls(.http1(), tlsConfiguration: try tlsConfiguration($0)) } ?? .http1()
+        } catch {
+            await mirror?.shutdown()
+            throw HTTPServerError.badCertificate("\(error)")
+        }
         let application = Application(
             responder: HTTPStoreResponder(root: root, configuration: configuration, mirror: mirror),
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 continuation.yield(.success(channel.localAddress?.port ?? configuration.port))
@@ -57,7 +68,7 @@ public final class HTTPServer: Sendable {
         let task = Task {
             do {
                 try await application.run()
-                continuation.yield(.failure(HTTPServerError.cannotListen(address, "the server stopped")))
+                continuation.yield(.failure(HTTPServerError.cannotListen(address, "the server stopped", service: service)))
             } catch {
                 continuation.yield(.failure(error))
                 throw error
@@ -71,25 +82,35 @@ public final class HTTPServer: Sendable {
             case let .failure(error):
                 task.cancel()
                 await mirror?.shutdown()
-                throw describe(error, address: address)
+                throw describe(error, address: address, service: service)
             }
         }
         task.cancel()
         await mirror?.shutdown()
-        throw HTTPServerError.cannotListen(address, "the server did not start")
+        throw HTTPServerError.cannotListen(address, "the server did not start", service: service)
     }
 
-    private static func describe(_ error: any Error, address: String) -> HTTPServerError {
+    /// TLS 1.2 and 1.3 with NIOSSL's default ciphers, presenting the chain and key of `serve --https`.
+    private static func tlsConfiguration(_ tls: HTTPServerTLS) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(tls.certificateChainPEM.utf8))
+        guard !chain.isEmpty else { throw HTTPServerError.badCertificate("the certificate file holds no certificate") }
+        let key = try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return configuration
+    }
+
+    private static func describe(_ error: any Error, address: String, service: String) -> HTTPServerError {
         if let known = error as? HTTPServerError { return known }
         if let io = error as? IOError {
             switch io.errnoCode {
-            case EADDRINUSE: return .addressInUse(address)
-            case EACCES, EPERM: return .permissionDenied(address)
-            case EADDRNOTAVAIL: return .cannotListen(address, "no interface has that address")
+            case EADDRINUSE: return .addressInUse(address, service: service)
+            case EACCES, EPERM: return .permissionDenied(address, service: service)
+            case EADDRNOTAVAIL: return .cannotListen(address, "no interface has that address", service: service)
             default: break
             }
         }
-        return .cannotListen(address, "\(error)")
+        return .cannotListen(address, "\(error)", service: service)
     }
 
     /// Returns when the server stops: after `shutdown`, or on its own (an error).

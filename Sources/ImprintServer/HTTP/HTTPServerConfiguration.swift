@@ -23,6 +23,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// A mirror fetches blobs up to this size whole before answering, so a bad one is a 502 rather
     /// than a transfer cut short; larger ones stream to the client as they arrive.
     public var mirrorAnswerAfterBytes = 1 << 20
+    /// Serve HTTPS with this certificate chain and key rather than plain HTTP (`serve --https`).
+    public var tls: HTTPServerTLS?
     /// Gets one access-log line per request.
     public var log: @Sendable (String) -> Void
 
@@ -36,21 +38,35 @@ public struct HTTPServerConfiguration: Sendable {
 
 /// Why the server could not start.
 public enum HTTPServerError: Error, CustomStringConvertible, Sendable {
-    case addressInUse(String)
-    case permissionDenied(String)
+    case addressInUse(String, service: String = "HTTP")
+    case permissionDenied(String, service: String = "HTTP")
     case badRoot(String)
-    case cannotListen(String, String)
+    case cannotListen(String, String, service: String = "HTTP")
+    case badCertificate(String)
 
     public var description: String {
         switch self {
-        case let .addressInUse(address):
-            ListenFailure.addressInUse("HTTP", address, rivals: "another web server, or an earlier imprint serve?")
-        case let .permissionDenied(address):
-            ListenFailure.permissionDenied("HTTP", address, flag: "--http 0.0.0.0:8080")
+        case let .addressInUse(address, service):
+            ListenFailure.addressInUse(service, address, rivals: "another web server, or an earlier imprint serve?")
+        case let .permissionDenied(address, service):
+            ListenFailure.permissionDenied(service, address, flag: service == "HTTPS" ? "--https 0.0.0.0:8443" : "--http 0.0.0.0:8080")
         case let .badRoot(message):
             message
-        case let .cannotListen(address, reason):
-            ListenFailure.other("HTTP", address, reason)
+        case let .cannotListen(address, reason, service):
+            ListenFailure.other(service, address, reason)
+        case let .badCertificate(reason):
+            "cannot serve HTTPS: \(reason)"
         }
+    }
+}
+
+/// The certificate chain (the server's first) and private key an HTTPS server presents, PEM.
+public struct HTTPServerTLS: Sendable {
+    public var certificateChainPEM: String
+    public var privateKeyPEM: String
+
+    public init(certificateChainPEM: String, privateKeyPEM: String) {
+        self.certificateChainPEM = certificateChainPEM
+        self.privateKeyPEM = privateKeyPEM
     }
 }
