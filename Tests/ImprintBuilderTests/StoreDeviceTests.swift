@@ -29,9 +29,10 @@ struct StoreDeviceTests {
         let identityEntry = try #require(entries.first { $0.name == DeviceIdentity.pathInInitrd })
         let identity = try DeviceIdentity.parse(String(decoding: identityEntry.data, as: UTF8.self))
         #expect(identity.mac == mac && identity.hostname == "host01" && identity.servers == ["http://10.0.2.2:8080"])
-        let token = try #require(identity.token)
-        #expect(token.count == 64 && isSHA256Hex(token))
-        #expect(String(decoding: try f.bytes(f.store.tokenHash(mac)), as: UTF8.self) == (sha256Hex(Array(token.utf8))) + "\n")
+        // No token in what PXE serves to anyone: the claim is armed, and no token hash exists until claimed.
+        #expect(identity.token == nil)
+        #expect(f.store.claimState(mac) == Store.ClaimState(armed: true, claimed: false, rearms: 0, refusals: 0))
+        #expect(!FileManager.default.fileExists(atPath: f.store.tokenHash(mac)))
 
         #expect(String(decoding: try f.bytes(f.store.bootScript(mac)), as: UTF8.self)
                 == IPXEScript.device(mac: mac, hostname: "host01", profile: .init(name: "qemu-virtio", cmdline: "console=tty0 console=ttyS0")))
@@ -39,7 +40,7 @@ struct StoreDeviceTests {
                 == IPXEScript.discovery(profile: .init(name: "qemu-virtio", cmdline: "console=tty0 console=ttyS0")))
 
         #expect(try f.mode(f.store.assignment(mac)) == 0o600)
-        #expect(try f.mode(f.store.tokenHash(mac)) == 0o600)
+        #expect(try f.mode("\(f.store.root)/\(DeviceClaim.armed(mac))") == 0o600)
         #expect(try f.mode(f.store.secretsDirectory) == 0o700)
         #expect(try f.mode("\(f.store.secretsDirectory)/devices") == 0o700)
         #expect(try f.mode(f.store.identity(mac)) == 0o644)
@@ -48,18 +49,23 @@ struct StoreDeviceTests {
         #expect(FileIO.list(f.store.devicesDirectory) == ["52-54-00-12-34-56", "default.ipxe"], "no staging folder is left")
     }
 
-    @Test func existingDeviceNeedsForceAndForceGivesANewToken() throws {
+    @Test func existingDeviceNeedsForceAndForceRearmsTheClaim() throws {
         let f = try Self.ready()
         defer { f.remove() }
         let mac = try MACAddress(parsing: "52:54:00:12:34:56")
         let request = DeviceRequest(mac: mac.colon, profile: "qemu-virtio", image: "disk")
         try f.store.addDevices([request])
-        let firstHash = try f.bytes(f.store.tokenHash(mac))
+        let firstAssignment = try f.bytes(f.store.assignment(mac))
+        #expect(f.store.claimState(mac).rearms == 0)
         let error = #expect(throws: DeviceBatchError.self) { try f.store.addDevices([request]) }
         #expect(error?.description.contains("--force") == true)
-        #expect(try f.bytes(f.store.tokenHash(mac)) == firstHash)
+        #expect(try f.bytes(f.store.assignment(mac)) == firstAssignment)
+        #expect(f.store.claimState(mac).rearms == 0, "a refused add leaves the claim alone")
+        // --force writes the assignment anew and rearms: a token claimed before stops working.
+        try FileIO.writeAtomically(Array("stale\n".utf8), to: f.store.tokenHash(mac), mode: 0o600)
         try f.store.addDevices([request], force: true)
-        #expect(try f.bytes(f.store.tokenHash(mac)) != firstHash)
+        #expect(f.store.claimState(mac) == Store.ClaimState(armed: true, claimed: false, rearms: 1, refusals: 0))
+        #expect(!FileManager.default.fileExists(atPath: f.store.tokenHash(mac)))
         #expect(FileIO.list(f.store.devicesDirectory) == ["52-54-00-12-34-56", "default.ipxe"])
     }
 
