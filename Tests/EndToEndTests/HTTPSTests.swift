@@ -110,6 +110,8 @@ import Testing
         #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
         #expect(DeployHostTests.diskHoldsImage(lab, disk: disk))
         #expect(lab.storeText("reports/\(DeployHostTests.macPath)/status.json").contains("\"phase\": \"done\""))
+        // The pinned server's Date is read for expiry checks (the later of it and the clock).
+        #expect(result.stdout.contains("the pinned server's Date") && result.stdout.contains("expiry checks take the later"), "\(result.stdout)")
         let log = server.logText
         for request in ["POST /devices/\(DeployHostTests.macPath)/claim 200", "GET /devices/\(DeployHostTests.macPath)/assignment.json 200",
                         "GET /blobs/", "PUT /reports/\(DeployHostTests.macPath)/status.json"] {

@@ -78,3 +78,35 @@ import Testing
             == "the assignment expired at 2026-11-22T12:00:00Z (this machine's clock says 2026-11-22T12:00:00Z)")
     }
 }
+
+@Suite("HTTP Date and expiry")
+struct HTTPDateTests {
+    @Test(arguments: [
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777), ("Thu, 01 Jan 1970 00:00:00 GMT", 0),
+        ("Mon, 07 Dec 2026 01:45:00 GMT", 1_796_607_900),
+    ])
+    func imfFixdates(text: String, seconds: Int) { #expect(HTTPDate.parse(text) == seconds) }
+
+    @Test(arguments: ["", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 08:49:37 UTC",
+                      "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Now 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT"])
+    func notIMFFixdates(text: String) { #expect(HTTPDate.parse(text) == nil) }
+
+    @Test func headerLines() {
+        #expect(HTTPDate.headerValue("Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n") == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.headerValue("date:Sun, 06 Nov 1994 08:49:37 GMT") == "Sun, 06 Nov 1994 08:49:37 GMT")
+        #expect(HTTPDate.headerValue("Dated: x") == nil && HTTPDate.headerValue("Content-Length: 5\r\n") == nil)
+    }
+
+    @Test func expiryTakesTheLaterOfTheClockAndThePinnedServersDate() throws {
+        let mac = try MACAddress(parsing: "52:54:00:12:34:56")
+        var assignment = DeviceAssignment(mac: mac, profile: "p", imageName: "d", imageSha256: String(repeating: "0", count: 64))
+        assignment.expires = "2026-12-31T00:00:00Z"
+        let before = 1_798_675_200 - 3600, after = 1_798_675_200 + 3600
+        #expect(ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo(), now: before) == nil)
+        #expect(ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo(), now: before, serverDate: before - 99_999) == nil)
+        // A clock years behind: the pinned server's Date says it has expired.
+        let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo(), now: 946_684_800, serverDate: after)
+        #expect(problem == "the assignment expired at 2026-12-31T00:00:00Z (the pinned HTTPS server's Date says 2026-12-31T01:00:00Z; this machine's clock says 2000-01-01T00:00:00Z)")
+        #expect(ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo(), now: after, serverDate: before)?.contains("(this machine's clock says 2026-12-31T01:00:00Z)") == true)
+    }
+}

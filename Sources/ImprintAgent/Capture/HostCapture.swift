@@ -75,7 +75,7 @@ public struct CaptureRun {
                     } catch {
                         throw CaptureFailure("\(url): \(error)", hint: "imprint device capture rewrites it", retryable: false)
                     }
-                    if let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo.gather(from: RootedFileSystem()), now: wallClock()) {
+                    if let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo.gather(from: RootedFileSystem()), now: wallClock(), serverDate: TLSTrust.serverDate) {
                         throw CaptureFailure("the assignment was refused: \(problem)", hint: "imprint device capture rewrites it", retryable: false)
                     }
                     return (assignment, server)

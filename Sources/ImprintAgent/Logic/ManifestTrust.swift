@@ -29,8 +29,10 @@ public enum ManifestTrust {
     }
 
     /// Why `assignment` is not for this machine now, or nil: its `mac`, `dmiUuid` and `serial`
-    /// where given (compared without regard to case), and `expires` against `now` (seconds since 1970).
-    public static func bindingProblem(_ assignment: DeviceAssignment, mac: MACAddress, dmi: DMIInfo, now: Int) -> String? {
+    /// where given (compared without regard to case), and `expires` against the later of `now` (the
+    /// machine's clock, seconds since 1970) and `serverDate` (a pinned HTTPS server's `Date`): a
+    /// clock left years behind cannot revive an expired assignment when the server says otherwise.
+    public static func bindingProblem(_ assignment: DeviceAssignment, mac: MACAddress, dmi: DMIInfo, now clock: Int, serverDate: Int? = nil) -> String? {
         guard assignment.mac == mac else {
             return "the assignment is bound to \(assignment.mac.colon), and this machine is \(mac.colon)"
         }
@@ -44,8 +46,12 @@ public enum ManifestTrust {
         }
         if let expires = assignment.expires {
             guard let end = UTCTime.parse(expires) else { return "the assignment's expires \(expires) is not a UTC time" }
+            let now = max(clock, serverDate ?? clock)
             if Double(now) >= end {
-                return "the assignment expired at \(expires) (this machine's clock says \(UTCTime.format(epochSeconds: now)))"
+                let source = now > clock
+                    ? "the pinned HTTPS server's Date says \(UTCTime.format(epochSeconds: now)); this machine's clock says \(UTCTime.format(epochSeconds: clock))"
+                    : "this machine's clock says \(UTCTime.format(epochSeconds: now))"
+                return "the assignment expired at \(expires) (\(source))"
             }
         }
         return nil

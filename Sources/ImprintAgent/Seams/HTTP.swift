@@ -143,7 +143,21 @@ extension CurlHTTPClient {
         set(imprint_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, UnsafeMutableRawPointer(errorBuffer)))
         set(imprint_curl_setopt_write(handle, CURLOPT_WRITEFUNCTION, collect))
         set(imprint_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque()))
+        // A server verified against the pinned CA vouches for the time too (its `Date`).
+        if TLSTrust.isPinned && url.lowercased().hasPrefix("https://") {
+            let header: imprint_curl_write_fn = { data, size, count, context in
+                guard let data, let context else { return 0 }
+                let length = size &* count
+                let sink = Unmanaged<BodySink>.fromOpaque(context).takeUnretainedValue()
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+                if let value = HTTPDate.headerValue(line) { sink.date = HTTPDate.parse(value) }
+                return length
+            }
+            set(imprint_curl_setopt_write(handle, CURLOPT_HEADERFUNCTION, header))
+            set(imprint_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, Unmanaged.passUnretained(sink).toOpaque()))
+        }
         let code = setup == CURLE_OK ? curl_easy_perform(handle) : setup
+        if let date = sink.date { TLSTrust.noteServerDate(date) }
         var status = 0
         _ = imprint_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         guard code == CURLE_OK else {
@@ -162,6 +176,8 @@ extension CurlHTTPClient {
 private final class BodySink {
     let limit: Int
     var bytes: [UInt8] = []
+    /// The answer's `Date`, when read (HTTPS to a pinned server only).
+    var date: Int?
     init(limit: Int) { self.limit = limit }
 }
 

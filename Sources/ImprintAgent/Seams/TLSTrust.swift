@@ -7,11 +7,21 @@ import Synchronization
 /// server then fails verification, which is what an unpinned identity should get).
 public enum TLSTrust {
     private static let pinned = Mutex<[UInt8]?>(nil)
+    private static let latestServerDate = Mutex<Int?>(nil)
+
+    /// The latest `Date` a server verified against the pinned CA has sent (seconds since 1970).
+    public static var serverDate: Int? { latestServerDate.withLock { $0 } }
+
+    /// Keeps `date` when later than the one kept.
+    static func noteServerDate(_ date: Int) {
+        latestServerDate.withLock { $0 = max($0 ?? date, date) }
+    }
 
     /// Pins `pem` for every later transfer; nil unpins.
     public static func pin(_ pem: String?) {
         let bytes = pem.flatMap { $0.isEmpty ? nil : Array($0.utf8) }
         pinned.withLock { $0 = bytes }
+        latestServerDate.withLock { $0 = nil }
     }
 
     public static var isPinned: Bool { pinned.withLock { $0 != nil } }
