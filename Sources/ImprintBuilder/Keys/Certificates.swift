@@ -156,25 +156,23 @@ public enum Certificates {
     }
 
     static func readKey(_ text: String) throws -> OpaquePointer {
-        let key = text.withCString { pointer in
-            BIO_new_mem_buf(pointer, -1).flatMap { bio in
-                defer { BIO_free(bio) }
-                return PEM_read_bio_PrivateKey(bio, nil, nil, nil)
-            }
-        }
-        guard let key else { throw failure("not a PEM private key") }
-        return key
+        try readPEM(text, what: "private key") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
     }
 
     static func readCertificate(_ text: String) throws -> OpaquePointer {
-        let certificate = text.withCString { pointer in
+        try readPEM(text, what: "certificate") { PEM_read_bio_X509($0, nil, nil, nil) }
+    }
+
+    /// The first PEM object of `text` that `read` takes from a memory BIO.
+    private static func readPEM(_ text: String, what: String, _ read: (OpaquePointer) -> OpaquePointer?) throws -> OpaquePointer {
+        let object = text.withCString { pointer in
             BIO_new_mem_buf(pointer, -1).flatMap { bio in
                 defer { BIO_free(bio) }
-                return PEM_read_bio_X509(bio, nil, nil, nil)
+                return read(bio)
             }
         }
-        guard let certificate else { throw failure("not a PEM certificate") }
-        return certificate
+        guard let object else { throw failure("not a PEM \(what)") }
+        return object
     }
 
     private static func failure(_ what: String) -> StoreError {
