@@ -60,7 +60,7 @@ enum HTTPRangeFuzz {
         let encoded = "/" + segments.map { segment in
             segment.utf8.map { byte in
                 byte < 0x80 && (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z") || byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                    ? String(UnicodeScalar(byte)) : "%" + String(byte, radix: 16)
+                    ? String(UnicodeScalar(byte)) : (byte < 0x10 ? "%0" : "%") + String(byte, radix: 16)
             }.joined()
         }.joined(separator: "/")
         precondition((try? HTTPStorePath.segments(encoded)) == segments, "re-encoding changed the path: \(segments)")
