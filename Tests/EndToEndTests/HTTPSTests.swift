@@ -17,7 +17,7 @@ import Testing
         init(_ lab: Lab, keys: String? = nil, log name: String = "serve-https.log") throws {
             port = try PXEBootTests.freePort()
             log = "\(lab.work)/\(name)"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             process.executableURL = URL(fileURLWithPath: try CLI.binary)
             process.arguments = ["serve", "--store", lab.storePath, "--https", "127.0.0.1:\(port)"] + (keys.map { ["--keys", $0] } ?? [])
             process.standardOutput = FileHandle.nullDevice
