@@ -113,6 +113,7 @@ import Testing
         // The pinned server's Date is read for expiry checks (the later of it and the clock).
         #expect(result.stdout.contains("the pinned server's Date") && result.stdout.contains("expiry checks take the later"), "\(result.stdout)")
         let log = server.logText
+        #expect(log.contains("https: 127.0.0.1:"), "the access log says which server: \(log)")
         for request in ["POST /devices/\(DeployHostTests.macPath)/claim 200", "GET /devices/\(DeployHostTests.macPath)/assignment.json 200",
                         "GET /blobs/", "PUT /reports/\(DeployHostTests.macPath)/status.json"] {
             #expect(log.contains(request), "serve --https logged no \(request): \(log)")

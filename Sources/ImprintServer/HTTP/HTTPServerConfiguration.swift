@@ -25,6 +25,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var mirrorAnswerAfterBytes = 1 << 20
     /// Serve HTTPS with this certificate chain and key rather than plain HTTP (`serve --https`).
     public var tls: HTTPServerTLS?
+    /// What the access log's lines start with: `http:`, or `https:` for `serve --https`.
+    public var logPrefix: String { tls == nil ? "http:" : "https:" }
     /// Gets one access-log line per request.
     public var log: @Sendable (String) -> Void
 

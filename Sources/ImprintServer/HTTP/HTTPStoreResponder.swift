@@ -57,7 +57,7 @@ struct HTTPStoreResponder: HTTPResponder {
             outcome = Self.status(.methodNotAllowed, note: "method not allowed", headers: [.allow: "GET, HEAD"])
         }
         let note = outcome.note.map { " (\($0))" } ?? ""
-        configuration.log("http: \(peer) \(request.method.rawValue) \(Self.printable(target)) \(outcome.response.status.code) \(outcome.bytes)\(note)")
+        configuration.log("\(configuration.logPrefix) \(peer) \(request.method.rawValue) \(Self.printable(target)) \(outcome.response.status.code) \(outcome.bytes)\(note)")
         return outcome.response
     }
 
@@ -113,7 +113,7 @@ struct HTTPStoreResponder: HTTPResponder {
             return Outcome(response: Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer)), bytes: count, note: nil)
         }
         let body = Self.stream(file, first: first, count: count, chunk: configuration.chunkBytes) { sent, error in
-            configuration.log("http: \(peer) GET \(Self.printable(target)) aborted after \(sent) of \(count) bytes: \(error)")
+            configuration.log("\(configuration.logPrefix) \(peer) GET \(Self.printable(target)) aborted after \(sent) of \(count) bytes: \(error)")
         }
         return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil)
     }

@@ -95,10 +95,10 @@ extension HTTPStoreResponder {
                 size += chunk.readableBytes
             }
         } catch let error as HTTPWriteError {
-            configuration.log("http: capture upload \(mac)/\(name) failed after \(size) bytes: \(error); the partial file is removed")
+            configuration.log("\(configuration.logPrefix) capture upload \(mac)/\(name) failed after \(size) bytes: \(error); the partial file is removed")
             return Self.status(error.full ? HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage") : .internalServerError, note: "\(error)")
         } catch {
-            configuration.log("http: capture upload \(mac)/\(name) interrupted after \(size) bytes: \(error); the partial file is removed")
+            configuration.log("\(configuration.logPrefix) capture upload \(mac)/\(name) interrupted after \(size) bytes: \(error); the partial file is removed")
             return Self.status(.badRequest, note: "upload interrupted after \(size) bytes: \(error)")
         }
         let digest = hasher.finish()
