@@ -156,6 +156,11 @@ struct HTTPPieceTests {
         for bad in ["/../x", "/%2e%2e/x", "//x", "/a//b", "/a/./b", "/a/%2E", "/a%2f..%2fb", "/a%5cb", "/a%00", "/secrets/x", "/incoming/x", "/.hidden", "/boot/"] {
             #expect(throws: HTTPPathRefusal.self, "\(bad)") { try HTTPStorePath.segments(bad) }
         }
+        // A "/" before a combining mark (U+0658) is one Character but still a separator: split on bytes
+        // (found by the HTTPRange fuzz target), so secrets/ stays refused and no segment holds a "/".
+        #expect(throws: HTTPPathRefusal.self) { try HTTPStorePath.segments("/secrets/%D9%98x") }
+        #expect(try HTTPStorePath.segments("/boot/%D9%98x/y") == ["boot", "\u{0658}x", "y"])
+        #expect(throws: HTTPPathRefusal.self) { try HTTPStorePath.segments("/boot/%D9%98x/%2e%2e/%2e%2e/secrets/%D9%98") }
         #expect(throws: HTTPPathRefusal.malformed("bad percent-encoding")) { try HTTPStorePath.segments("/a%zz") }
         #expect(throws: HTTPPathRefusal.malformed("the target is not an absolute path")) { try HTTPStorePath.segments("*") }
     }

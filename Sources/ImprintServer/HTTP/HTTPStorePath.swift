@@ -24,8 +24,11 @@ enum HTTPStorePath {
         if let mark = raw.firstIndex(where: { $0 == "?" || $0 == "#" }) { raw = raw[..<mark] }
         guard raw.hasPrefix("/") else { throw .malformed("the target is not an absolute path") }
         let decoded = try percentDecode(Array(raw.utf8))
-        guard let text = String(validating: decoded, as: UTF8.self) else { throw .malformed("the path is not UTF-8") }
-        let parts = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard String(validating: decoded, as: UTF8.self) != nil else { throw .malformed("the path is not UTF-8") }
+        // Split on the byte, not on Characters: a "/" followed by a combining mark is one Character,
+        // and would stay inside a segment (found by the HTTPRange fuzz target).
+        let parts = decoded.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+            .map { String(decoding: $0, as: UTF8.self) }
         for part in parts {
             if part.isEmpty { throw .refused("empty segment") }
             if part == "." || part == ".." { throw .refused("dot segment") }
@@ -75,7 +78,8 @@ enum HTTPStorePath {
         let real = String(cString: resolved)
         free(resolved)
         guard real.hasPrefix(root + "/") else { throw .refused("the real path leaves the store (symlink)") }
-        let relative = real.dropFirst(root.count + 1).split(separator: "/").map(String.init)
+        // On bytes, as in `segments`: a name starting with a combining mark would otherwise hide its "/".
+        let relative = real.utf8.dropFirst(root.utf8.count + 1).split(separator: UInt8(ascii: "/")).map { String(decoding: $0, as: UTF8.self) }
         if let first = relative.first, privateFolders.contains(first) {
             throw .refused("the real path is under \(first)/ (symlink)")
         }
