@@ -112,15 +112,16 @@ extension Imprint {
                     var configuration = HTTPServerConfiguration(root: store.path, host: host, port: port) { line in say(line) }
                     configuration.upstream = mirror
                     configuration.tls = tls
-                    let server = try await HTTPServer.start(configuration)
+                    // One mirror for both listeners: one fetch per blob, one report forwarder.
+                    let server = try await HTTPServer.start(configuration, sharingMirrorOf: httpServer)
                     httpsServer = server
                     say("serve: HTTPS on \(Self.show(server.host, server.port)) from \(store.path)\(mirror.map { ", a mirror of \($0.url)" } ?? "")")
                 }
             } catch {
                 // One failed to start: stop the other, and say why.
                 await tftpServer?.shutdown()
-                await httpServer?.shutdown()
                 await httpsServer?.shutdown()
+                await httpServer?.shutdown()
                 throw CommandFailure("serve: \(error)")
             }
 
@@ -149,8 +150,8 @@ extension Imprint {
                 let first = await group.next() ?? nil
                 group.cancelAll()
                 await servers.tftp?.shutdown()
+                await servers.https?.shutdown()  // before HTTP, whose site mirror it shares
                 await servers.http?.shutdown()
-                await servers.https?.shutdown()
                 return first
             }
             if let failure { throw CommandFailure("serve: \(failure)") }

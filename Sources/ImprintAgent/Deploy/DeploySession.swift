@@ -144,10 +144,11 @@ struct DeploySession {
                 throw DeployFailure(.assignment, "the assignment was refused: \(error)", hint: "re-create it with this imprint's `imprint device add --force`", retryable: false)
             }
             let clock = context.wallClock()
-            if let date = TLSTrust.serverDate {
-                log.info("time: this machine's clock \(UTCTime.format(epochSeconds: clock)), the pinned server's Date \(UTCTime.format(epochSeconds: date)); expiry checks take the later")
+            let serverDate = TLSTrust.serverDate
+            if let serverDate {
+                log.info("time: this machine's clock \(UTCTime.format(epochSeconds: clock)), the pinned server's Date \(UTCTime.format(epochSeconds: serverDate)); expiry checks take the later")
             }
-            if let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo.gather(from: context.fs), now: clock, serverDate: TLSTrust.serverDate) {
+            if let problem = ManifestTrust.bindingProblem(assignment, mac: mac, dmi: DMIInfo.gather(from: context.fs), now: clock, serverDate: serverDate) {
                 throw DeployFailure(.assignment, "the assignment was refused: \(problem)", hint: "re-create the device's assignment (imprint device add --force)", retryable: false)
             }
             if assignment.mode == .capture && hostMode {

@@ -8,15 +8,13 @@ public enum HTTPDate {
     static let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
     public static func parse(_ text: String) -> Int? {
+        // `Www, DD Mon YYYY HH:MM:SS GMT`, rewritten as `YYYY-MM-DDTHH:MM:SSZ` for UTCTime, which
+        // checks the numbers and their ranges.
         let parts = text.split(separator: " ", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0].count == 4, parts[0].hasSuffix(","), days.contains(String(parts[0].dropLast())),
-              parts[1].count == 2, let day = Int(parts[1]), let monthIndex = months.firstIndex(of: String(parts[2])),
-              parts[3].count == 4, let year = Int(parts[3]), parts[5] == "GMT" else { return nil }
-        let clock = parts[4].split(separator: ":", omittingEmptySubsequences: false)
-        guard clock.count == 3, clock.allSatisfy({ $0.count == 2 && $0.allSatisfy(\.isASCII) }),
-              let hour = Int(clock[0]), let minute = Int(clock[1]), let second = Int(clock[2]) else { return nil }
-        let text = "\(parts[3])-\(monthIndex < 9 ? "0" : "")\(monthIndex + 1)-\(parts[1])T\(clock[0]):\(clock[1]):\(clock[2])Z"
-        guard (1...31).contains(day), year >= 1970, hour < 24, minute < 60, second < 61, let seconds = UTCTime.parse(text) else { return nil }
+        guard parts.count == 6, parts[0].hasSuffix(","), days.contains(String(parts[0].dropLast())),
+              parts[1].count == 2, let month = months.firstIndex(of: String(parts[2])),
+              parts[3].count == 4, parts[4].count == 8, parts[5] == "GMT",
+              let seconds = UTCTime.parse("\(parts[3])-\(month < 9 ? "0" : "")\(month + 1)-\(parts[1])T\(parts[4])Z") else { return nil }
         return Int(seconds)
     }
 

@@ -191,14 +191,11 @@ public enum Certificates {
 
     // MARK: - Names
 
+    /// A DNS name for a SAN: `Hostname`'s rules (the ones `device add --hostname` checks), after an
+    /// optional leading `*.` (a wildcard certificate).
     static func isHostName(_ name: String) -> Bool {
-        var labels = name.split(separator: ".", omittingEmptySubsequences: false)
-        if labels.first == "*" && labels.count > 1 { labels.removeFirst() }
-        guard !labels.isEmpty && name.utf8.count <= 253 else { return false }
-        return labels.allSatisfy { label in
-            !label.isEmpty && label.utf8.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
-        }
+        let base = name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
+        return Hostname.problem(with: base) == nil
     }
 
     static func isIPAddress(_ text: String) -> Bool {

@@ -14,18 +14,25 @@ public final class HTTPServer: Sendable {
     public let port: Int
     private let task: Task<Void, any Error>
     private let mirror: Mirror?
+    /// Whether this server made `mirror` (and so runs its forwarder and shuts it down), rather than
+    /// sharing another server's.
+    private let ownsMirror: Bool
     private let forwarder: Task<Void, Never>?
 
-    private init(host: String, port: Int, task: Task<Void, any Error>, mirror: Mirror?, forwarder: Task<Void, Never>?) {
+    private init(host: String, port: Int, task: Task<Void, any Error>, mirror: Mirror?, ownsMirror: Bool, forwarder: Task<Void, Never>?) {
         self.host = host
         self.port = port
         self.task = task
         self.mirror = mirror
+        self.ownsMirror = ownsMirror
         self.forwarder = forwarder
     }
 
-    /// Binds the listener and returns the running server.
-    public static func start(_ configuration: HTTPServerConfiguration) async throws -> HTTPServer {
+    /// Binds the listener and returns the running server. With `sharingMirrorOf` (the HTTP server
+    /// beside an HTTPS one), a site mirror's blob fetches and report queue are that server's: one
+    /// fetch per blob and one forwarder whichever listener a machine uses. Shut the sharing server
+    /// down first.
+    public static func start(_ configuration: HTTPServerConfiguration, sharingMirrorOf other: HTTPServer? = nil) async throws -> HTTPServer {
         guard let resolved = realpath(configuration.root, nil) else {
             throw HTTPServerError.badRoot("store \(configuration.root) does not exist: build one with `imprint build RECIPE --store \(configuration.root)`")
         }
@@ -45,7 +52,9 @@ public final class HTTPServer: Sendable {
         var logger = Logger(label: "imprint.http") { _ in SwiftLogNoOpLogHandler() }
         logger.logLevel = .critical
         let (events, continuation) = AsyncStream<Result<Int, any Error>>.makeStream()
-        let mirror = configuration.upstream.map {
+        let shared = configuration.upstream == nil ? nil : other?.mirror
+        let ownsMirror = shared == nil
+        let mirror = shared ?? configuration.upstream.map {
             Mirror(root: root, upstream: $0, maxBlobBytes: configuration.mirrorMaxBlobBytes,
                    answerAfterBytes: configuration.mirrorAnswerAfterBytes, log: configuration.log)
         }
@@ -54,7 +63,7 @@ public final class HTTPServer: Sendable {
         do {
             server = try configuration.tls.map { try .tls(.http1(), tlsConfiguration: try tlsConfiguration($0)) } ?? .http1()
         } catch {
-            await mirror?.shutdown()
+            if ownsMirror { await mirror?.shutdown() }
             throw HTTPServerError.badCertificate("\(error)")
         }
         let application = Application(
@@ -77,16 +86,16 @@ public final class HTTPServer: Sendable {
         for await event in events {
             switch event {
             case let .success(port):
-                let forwarder = mirror.map { mirror in Task { await mirror.runForwarder() } }
-                return HTTPServer(host: configuration.host, port: port, task: task, mirror: mirror, forwarder: forwarder)
+                let forwarder = ownsMirror ? mirror.map { mirror in Task { await mirror.runForwarder() } } : nil
+                return HTTPServer(host: configuration.host, port: port, task: task, mirror: mirror, ownsMirror: ownsMirror, forwarder: forwarder)
             case let .failure(error):
                 task.cancel()
-                await mirror?.shutdown()
+                if ownsMirror { await mirror?.shutdown() }
                 throw describe(error, address: address, service: service)
             }
         }
         task.cancel()
-        await mirror?.shutdown()
+        if ownsMirror { await mirror?.shutdown() }
         throw HTTPServerError.cannotListen(address, "the server did not start", service: service)
     }
 
@@ -124,6 +133,6 @@ public final class HTTPServer: Sendable {
         _ = await task.result
         forwarder?.cancel()
         await forwarder?.value
-        await mirror?.shutdown()
+        if ownsMirror { await mirror?.shutdown() }
     }
 }
