@@ -6,6 +6,8 @@
 #include <sys/ioctl.h>
 #include <linux/fs.h>
 #include <string.h>
+#include <linux/openat2.h>
+#include <fcntl.h>
 
 int imprint_finit_module(int fd, const char *params, int flags) {
     return (int)syscall(SYS_finit_module, fd, params, flags);
@@ -86,4 +88,16 @@ int imprint_add_default_route(int fd, const char *name, unsigned int gateway) {
     route.rt_flags = RTF_UP | RTF_GATEWAY;
     route.rt_dev = device;
     return ioctl(fd, SIOCADDRT, &route);
+}
+
+int imprint_open_beneath(int dirfd, const char *path, int flags) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)flags;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int imprint_open_folder(const char *path) {
+    return open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 }

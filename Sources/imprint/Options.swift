@@ -1,6 +1,7 @@
 import ArgumentParser
 import ImprintBuilder
 import Foundation
+import Glibc
 
 /// Options every subcommand shares.
 struct StoreOptions: ParsableArguments {
@@ -23,9 +24,21 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// Writes a line to stderr.
+/// Writes a line to stderr, in one `write` when it fits (`serve`'s access log calls this once per
+/// request: through FileHandle and Data it cost a tenth of a small request's time).
 func say(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    var text = line + "\n"
+    text.withUTF8 { bytes in
+        var done = 0
+        while done < bytes.count, let base = bytes.baseAddress {
+            let n = Glibc.write(2, base + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            done += n
+        }
+    }
 }
 
 /// A failure the user can act on: printed as `imprint: error: ...` with a non-zero exit.

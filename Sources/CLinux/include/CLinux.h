@@ -27,5 +27,12 @@ int imprint_if_set_address(int fd, const char *name, unsigned int address);
 int imprint_if_set_netmask(int fd, const char *name, unsigned int netmask);
 // SIOCADDRT: a default route (0.0.0.0/0) via gateway, out of the named interface.
 int imprint_add_default_route(int fd, const char *name, unsigned int gateway);
+// openat2(2) has no glibc wrapper here (glibc 2.36): opens `path` under `dirfd` with
+// RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, so one call proves the file is
+// inside the folder and reached through no link. -1 with errno (ELOOP: a link on the way, ENOSYS:
+// a kernel before 5.6) on failure.
+int imprint_open_beneath(int dirfd, const char *path, int flags);
+// A folder opened O_PATH | O_DIRECTORY (O_PATH does not import), for imprint_open_beneath.
+int imprint_open_folder(const char *path);
 #include "imprint_packet.h"
 #endif

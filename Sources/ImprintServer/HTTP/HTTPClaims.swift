@@ -96,10 +96,10 @@ extension HTTPStoreResponder {
     /// device's `Authorization` when a device asked, which is checked; without one (`replicate`, a
     /// pre-seed) the site token alone reads it. A site itself holds no device secrets: it serves
     /// what upstream let it revalidate, and its kept copy when upstream is down (docs/security.md).
-    func assignmentRefusal(_ request: Request, segments: [String]) -> Outcome? {
+    func assignmentRefusal(_ request: HTTPRequest, segments: [String]) -> Outcome? {
         guard mirror == nil, segments.count == 3, segments[0] == "devices", segments[2] == "assignment.json" else { return nil }
         let lowered = SiteToken.header.lowercased()
-        if request.headers.contains(where: { $0.name.canonicalName == lowered }) && request.headers[.authorization] == nil { return nil }
+        if request.headerFields.contains(where: { $0.name.canonicalName == lowered }) && request.headerFields[.authorization] == nil { return nil }
         return deviceTokenRefusal(request, mac: segments[1])
     }
 }

@@ -59,15 +59,20 @@ public final class HTTPServer: Sendable {
                    answerAfterBytes: configuration.mirrorAnswerAfterBytes, log: configuration.log)
         }
         let service = configuration.tls == nil ? "HTTP" : "HTTPS"
+        let responder = HTTPStoreResponder(root: root, configuration: configuration, mirror: mirror, folder: HTTPStoreFolder(root))
+        let dates = HTTPDateCache()
         let server: HTTPServerBuilder
         do {
-            server = try configuration.tls.map { try .tls(.http1(), tlsConfiguration: try tlsConfiguration($0)) } ?? .http1()
+            // Small files and refusals are answered in the pipeline (HTTPFastPath), the rest by the
+            // responder through Hummingbird.
+            let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [HTTPFastPath(responder: responder, dates: dates)]))
+            server = try configuration.tls.map { try .tls(http1, tlsConfiguration: try tlsConfiguration($0)) } ?? http1
         } catch {
             if ownsMirror { await mirror?.shutdown() }
             throw HTTPServerError.badCertificate("\(error)")
         }
         let application = Application(
-            responder: HTTPStoreResponder(root: root, configuration: configuration, mirror: mirror),
+            responder: responder,
             server: server,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in

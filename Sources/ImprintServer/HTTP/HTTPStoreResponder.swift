@@ -26,6 +26,8 @@ struct HTTPStoreResponder: HTTPResponder {
     let configuration: HTTPServerConfiguration
     /// Set at a remote office's site (`serve --upstream`): files come from upstream (docs/scale.md).
     var mirror: Mirror? = nil
+    /// The store, open, for opening files beneath it in one system call.
+    var folder: HTTPStoreFolder? = nil
 
     static let reportNames: Set<String> = ["status.json", "log.txt", "inventory.json"]
 
@@ -34,19 +36,24 @@ struct HTTPStoreResponder: HTTPResponder {
         var response: Response
         var bytes: Int
         var note: String?
+        /// The whole body when it is in memory (a small file), for the event-loop fast path.
+        var inline: ByteBuffer? = nil
+        /// Whether the body is read from the file as it is sent (the fast path leaves those to
+        /// Hummingbird).
+        var streams = false
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let target = request.head.path ?? "/"
         let peer = context.remoteAddress.map(Self.text) ?? "-"
         let outcome: Outcome
-        let refused = siteRefusal(request, target: target)  // a wrong site token (docs/scale.md)
+        let refused = siteRefusal(request.head, target: target)  // a wrong site token (docs/scale.md)
         switch request.method {
         case _ where refused != nil:
             outcome = refused ?? Self.status(.forbidden, note: "site token")
         case .get, .head:
             if let mirror { outcome = await mirrorServe(request, target: target, peer: peer, mirror: mirror); break }
-            outcome = serve(request, target: target, peer: peer)
+            outcome = serve(request.head, target: target, peer: peer)
         case .put:
             if let mirror { outcome = await mirrorReceive(request, target: target, mirror: mirror); break }
             outcome = await receive(request, target: target)
@@ -56,19 +63,36 @@ struct HTTPStoreResponder: HTTPResponder {
         default:
             outcome = Self.status(.methodNotAllowed, note: "method not allowed", headers: [.allow: "GET, HEAD"])
         }
-        let note = outcome.note.map { " (\($0))" } ?? ""
-        configuration.log("\(configuration.logPrefix) \(peer) \(request.method.rawValue) \(Self.printable(target)) \(outcome.response.status.code) \(outcome.bytes)\(note)")
+        logAccess(request.method, target: target, peer: peer, outcome: outcome)
         return outcome.response
+    }
+
+    /// The request's access-log line.
+    func logAccess(_ method: HTTPRequest.Method, target: String, peer: String, outcome: Outcome) {
+        let note = outcome.note.map { " (\($0))" } ?? ""
+        configuration.log("\(configuration.logPrefix) \(peer) \(method.rawValue) \(Self.printable(target)) \(outcome.response.status.code) \(outcome.bytes)\(note)")
+    }
+
+    /// The answer to a `GET` or `HEAD` when it needs nothing asynchronous: no site mirror, and a body
+    /// that is empty or already in memory (`HTTPFastPath` writes it on the event loop). Nil leaves
+    /// the request to ``respond(to:context:)``. Logs the request when it answers.
+    func answerNow(_ head: HTTPRequest, peer: String) -> Outcome? {
+        guard mirror == nil, head.method == .get || head.method == .head else { return nil }
+        let target = head.path ?? "/"
+        let outcome = siteRefusal(head, target: target) ?? serve(head, target: target, peer: peer)
+        guard !outcome.streams else { return nil }
+        logAccess(head.method, target: target, peer: peer, outcome: outcome)
+        return outcome
     }
 
     // MARK: GET and HEAD
 
-    func serve(_ request: Request, target: String, peer: String) -> Outcome {
+    func serve(_ request: HTTPRequest, target: String, peer: String) -> Outcome {
         let segments: [String]
         let file: HTTPOpenFile
         do throws(HTTPPathRefusal) {
             segments = try HTTPStorePath.segments(target)
-            file = try HTTPStorePath.open(root: root, segments: segments)
+            file = try HTTPStorePath.open(root: root, folder: folder, segments: segments)
         } catch {
             switch error {
             case let .malformed(reason): return Self.status(.badRequest, note: reason)
@@ -84,13 +108,13 @@ struct HTTPStoreResponder: HTTPResponder {
         if Self.isBlob(segments), Self.isBlob(file.relative) {
             headers[.cacheControl] = "public, max-age=31536000, immutable"
         }
-        if let match = request.headers[.ifNoneMatch],
+        if let match = request.headerFields[.ifNoneMatch],
            match.split(separator: ",").contains(where: { let tag = $0.trimmingSpaces; return tag == "*" || tag == file.etag || tag == "W/" + file.etag }) {
             headers[.contentLength] = "0"
             return Outcome(response: Response(status: .notModified, headers: headers), bytes: 0, note: nil)
         }
-        var range = HTTPByteRange(header: request.headers[.range], size: file.size)
-        if let condition = request.headers[.ifRange], condition.trimmingSpaces != file.etag { range = .whole }
+        var range = HTTPByteRange(header: request.headerFields[.range], size: file.size)
+        if let condition = request.headerFields[.ifRange], condition.trimmingSpaces != file.etag { range = .whole }
         let status: HTTPResponse.Status
         let first: Int
         let count: Int
@@ -110,12 +134,12 @@ struct HTTPStoreResponder: HTTPResponder {
             return Outcome(response: Response(status: status, headers: headers, body: ResponseBody()), bytes: 0, note: nil)
         }
         if count <= configuration.inlineReadBytes, let buffer = Self.readWhole(file, first: first, count: count) {
-            return Outcome(response: Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer)), bytes: count, note: nil)
+            return Outcome(response: Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer)), bytes: count, note: nil, inline: buffer)
         }
         let body = Self.stream(file, first: first, count: count, chunk: configuration.chunkBytes) { sent, error in
             configuration.log("\(configuration.logPrefix) \(peer) GET \(Self.printable(target)) aborted after \(sent) of \(count) bytes: \(error)")
         }
-        return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil)
+        return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil, streams: true)
     }
 
     /// A small body in one `pread` on the request's own thread: the hop to the blocking pool and back
@@ -204,7 +228,7 @@ struct HTTPStoreResponder: HTTPResponder {
         }
         var info = stat()
         let discovery = name == "inventory.json" && stat("\(root)/devices/\(mac)", &info) != 0 && errno == ENOENT
-        if !discovery, let refusal = deviceTokenRefusal(request, mac: mac) { return refusal }
+        if !discovery, let refusal = deviceTokenRefusal(request.head, mac: mac) { return refusal }
         let limit = name == "log.txt" ? configuration.maxLogBytes : configuration.maxReportBytes
         let (body, refusal) = await Self.boundedBody(request, limit: limit)
         if let refusal { return refusal }

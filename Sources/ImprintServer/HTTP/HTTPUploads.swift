@@ -27,7 +27,7 @@ extension HTTPStoreResponder {
         if let problem = ImageDescriptor.problem(withName: name) {
             return Self.status(.badRequest, note: "image name \(Self.printable(name)) \(problem)")
         }
-        if let refusal = deviceTokenRefusal(request, mac: mac) { return refusal }
+        if let refusal = deviceTokenRefusal(request.head, mac: mac) { return refusal }
         guard let text = Self.captureReadText("\(root)/devices/\(mac)/assignment.json"),
               let assignment = try? DeviceAssignment.parse(text) else {
             return Self.status(.forbidden, note: "\(mac) has no readable assignment")
@@ -124,8 +124,8 @@ extension HTTPStoreResponder {
     }
 
     /// Nil when the request carries `mac`'s token, else the refusal (as for reports).
-    func deviceTokenRefusal(_ request: Request, mac: String) -> Outcome? {
-        guard let token = Self.bearer(request.headers[.authorization]) else {
+    func deviceTokenRefusal(_ request: HTTPRequest, mac: String) -> Outcome? {
+        guard let token = Self.bearer(request.headerFields[.authorization]) else {
             return Self.status(.unauthorized, note: "no token", headers: [.wwwAuthenticate: "Bearer realm=\"imprint\""])
         }
         guard let stored = Self.readSmall("\(root)/secrets/devices/\(mac).sha256") else {

@@ -9,9 +9,9 @@ import NIOPosix
 extension HTTPStoreResponder {
     /// At any server: a request that carries a site token it does not know is refused (403), except
     /// for blobs, which need no token. Nil lets the request through.
-    func siteRefusal(_ request: Request, target: String) -> Outcome? {
+    func siteRefusal(_ request: HTTPRequest, target: String) -> Outcome? {
         let lowered = SiteToken.header.lowercased()
-        guard let token = request.headers.first(where: { $0.name.canonicalName == lowered })?.value else { return nil }
+        guard let token = request.headerFields.first(where: { $0.name.canonicalName == lowered })?.value else { return nil }
         if let segments = try? HTTPStorePath.segments(target), Self.isBlob(segments) { return nil }
         guard let site = SiteToken.name(of: token.trimmingSpaces) else {
             return Self.status(.forbidden, note: "the \(SiteToken.header) header is not a site token (NAME.HEX)")
@@ -30,18 +30,18 @@ extension HTTPStoreResponder {
     func mirrorServe(_ request: Request, target: String, peer: String, mirror: Mirror) async -> Outcome {
         // Refusals (bad paths, private folders) are the plain server's.
         guard let segments = try? HTTPStorePath.segments(target), !segments.isEmpty else {
-            return serve(request, target: target, peer: peer)
+            return serve(request.head, target: target, peer: peer)
         }
         let relative = segments.joined(separator: "/")
         if Self.isBlob(segments) {
             guard MirrorDecision.isBlobName(segments[2]), !mirror.store.exists(relative) else {
-                return serve(request, target: target, peer: peer)
+                return serve(request.head, target: target, peer: peer)
             }
             return await mirrorBlob(request, hex: segments[2], target: target, peer: peer, mirror: mirror)
         }
         switch await mirror.revalidate(relative, authorization: request.headers[.authorization]) {
         case let .serveLocal(note):
-            var outcome = serve(request, target: target, peer: peer)
+            var outcome = serve(request.head, target: target, peer: peer)
             if outcome.note == nil { outcome.note = note }
             return outcome
         case .gone:
@@ -58,7 +58,7 @@ extension HTTPStoreResponder {
     /// A blob the site lacks: joins (or starts) its one upstream fetch and streams from it.
     private func mirrorBlob(_ request: Request, hex: String, target: String, peer: String, mirror: Mirror) async -> Outcome {
         guard let fetch = await mirror.blob(hex) else {
-            var outcome = serve(request, target: target, peer: peer)
+            var outcome = serve(request.head, target: target, peer: peer)
             if outcome.note == nil { outcome.note = "mirror: held" }
             return outcome
         }
@@ -70,7 +70,7 @@ extension HTTPStoreResponder {
         case let .failed(reason):
             return Self.status(.badGateway, note: "mirror: blob from upstream refused: \(reason)")
         case .verified:
-            var outcome = serve(request, target: target, peer: peer)
+            var outcome = serve(request.head, target: target, peer: peer)
             if outcome.note == nil { outcome.note = "mirror: fetched from upstream" }
             return outcome
         case .starting, .streaming:
