@@ -71,7 +71,8 @@ struct CurlResult {
 
 /// Runs the real curl against the server: `path` as given (`--path-as-is`), extra arguments before.
 /// Waits for curl without blocking a thread: the server answers on the same cooperative pool.
-func curl(_ server: HTTPServer, _ path: String, _ arguments: [String] = []) async throws -> CurlResult {
+/// `scheme` https needs `--cacert` (or `-k`) among the arguments.
+func curl(_ server: HTTPServer, _ path: String, _ arguments: [String] = [], scheme: String = "http") async throws -> CurlResult {
     let scratch = NSTemporaryDirectory() + "/imprint-curl-\(UUID().uuidString)"
     defer {
         for suffix in [".body", ".headers", ".out", ".err"] { unlink(scratch + suffix) }
@@ -81,7 +82,7 @@ func curl(_ server: HTTPServer, _ path: String, _ arguments: [String] = []) asyn
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     process.arguments = ["-s", "-S", "--path-as-is", "--max-time", "20", "-o", scratch + ".body", "-D", scratch + ".headers",
-                         "-w", "%{http_code}"] + arguments + ["http://127.0.0.1:\(server.port)\(path)"]
+                         "-w", "%{http_code}"] + arguments + ["\(scheme)://127.0.0.1:\(server.port)\(path)"]
     process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".out"))
     process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".err"))
     await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in

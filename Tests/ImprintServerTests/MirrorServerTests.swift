@@ -72,6 +72,46 @@ import Testing
         await pair.finish()
     }
 
+    @Test func aSiteServingHTTPAndHTTPSFetchesEachBlobOnceForBoth() async throws {
+        let pair = try await Pair(answerAfterBytes: 0)
+        // A certificate for 127.0.0.1 from openssl, and the site's HTTPS listener on the HTTP one's mirror.
+        let folder = pair.siteRoot + ".tls"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let made = try await Run.run("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                                                  "-subj", "/CN=site", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "2",
+                                                  "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem"])
+        #expect(made.status == 0, "openssl: \(made.stderr)")
+        let lines = pair.siteLog
+        var configuration = HTTPServerConfiguration(root: pair.siteRoot, host: "127.0.0.1", port: 0) { lines.append($0) }
+        configuration.upstream = MirrorUpstream(url: "http://127.0.0.1:\(pair.centralServer!.port)", siteToken: MirrorServerTests.siteToken)
+        configuration.mirrorAnswerAfterBytes = 0
+        configuration.tls = HTTPServerTLS(certificateChainPEM: try String(contentsOfFile: folder + "/cert.pem", encoding: .utf8),
+                                          privateKeyPEM: try String(contentsOfFile: folder + "/key.pem", encoding: .utf8))
+        let secure = try await HTTPServer.start(configuration, sharingMirrorOf: pair.siteServer)
+
+        // Three machines on each listener ask for the blob the site does not hold yet, at once.
+        let path = "/blobs/sha256/\(pair.blobHex)"
+        let results = try await withThrowingTaskGroup(of: CurlResult.self) { group in
+            for index in 0..<6 {
+                group.addTask {
+                    index % 2 == 0
+                        ? try await curl(pair.siteServer, path)
+                        : try await curl(secure, path, ["--cacert", folder + "/cert.pem"], scheme: "https")
+                }
+            }
+            var all: [CurlResult] = []
+            for try await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.allSatisfy { $0.status == 200 && $0.body == pair.blobBytes }, "every client gets the whole blob")
+        // One mirror: one fetch upstream. Two (one per listener) would fetch it twice.
+        #expect(pair.centralLines("GET \(path)").count == 1, "\(pair.centralLog.all)")
+        #expect(pair.siteLog.all.contains { $0.hasPrefix("https: 127.0.0.1:") && $0.contains("GET \(path) 200") }, "\(pair.siteLog.all)")
+        await secure.shutdown()
+        await pair.finish()
+    }
+
     @Test func filesAreRevalidatedByETagAndServedLocallyWhenUpstreamIsDown() async throws {
         let pair = try await Pair()
         let first = try await curl(pair.siteServer, "/boot/p/vmlinuz")
