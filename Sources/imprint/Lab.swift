@@ -61,6 +61,9 @@ extension Imprint {
         @Option(name: .customLong("disk-bus"), help: ArgumentHelp("How the disk is attached: virtio, ahci, nvme or scsi (virtio-scsi).", valueName: "BUS"))
         var diskBus: String = "virtio"
 
+        @Option(help: ArgumentHelp("Start the machine's clock at this UTC date or time (2001-01-01, 2001-01-01T12:00:00): a machine whose clock is years off, as one fresh from the factory or with a flat CMOS battery.", valueName: "TIME"))
+        var clock: String?
+
         @Option(help: "Seconds to wait for the guest to power off (or to print --until's text).")
         var timeout: Double = 180
 
@@ -82,6 +85,9 @@ extension Imprint {
                 guard iso != nil else { throw ValidationError("--media-as goes with --iso (--usb is always a USB stick)") }
             }
             if until?.isEmpty == true { throw ValidationError("--until needs some text to wait for") }
+            if let clock, !LabMachine.isClock(clock) {
+                throw ValidationError("--clock \(clock): give a UTC date such as 2001-01-01 or a time such as 2001-01-01T12:00:00")
+            }
             if iso != nil || usb != nil {
                 if iso != nil && usb != nil { throw ValidationError("give --iso or --usb, not both") }
                 if pxe || profile != nil || kernel != nil || !initrd.isEmpty {
@@ -161,6 +167,7 @@ extension Imprint {
             machine.diskBus = LabMachine.DiskBus(rawValue: diskBus) ?? .virtio
             machine.timeoutSeconds = timeout
             machine.until = until
+            machine.clock = clock
             do {
                 let outcome = try machine.run { line in
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))

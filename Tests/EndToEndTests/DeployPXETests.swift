@@ -53,14 +53,15 @@ import Testing
         }
 
         /// `imprint lab MAC --pxe` with a blank 64 MiB disk: its status, console lines, the last of them, and seconds.
-        func boot(firmware: String) throws -> (status: Int32, lines: [String], tail: String, seconds: Int) {
+        /// `extra`: more `lab` options (`--clock`, `--until`).
+        func boot(firmware: String, _ extra: [String] = []) throws -> (status: Int32, lines: [String], tail: String, seconds: Int) {
             let disk = "\(work)/disk.img"
             guard FileManager.default.createFile(atPath: disk, contents: nil) else { throw SetupError("cannot create \(disk)") }
             try FileHandle(forWritingTo: URL(fileURLWithPath: disk)).truncate(atOffset: 64 << 20)
             let started = Date()
             // iPXE cannot fetch https:// (Debian's build): with HTTPS for the agent, it boots over HTTP.
             let server = httpsPort == nil ? [] : ["--server", "http://10.0.2.2:\(port)"]
-            let lab = try CLI.run(["lab", mac, "--pxe", "--firmware", firmware, "--disk", disk, "--timeout", "420", "--store", store] + server)
+            let lab = try CLI.run(["lab", mac, "--pxe", "--firmware", firmware, "--disk", disk, "--timeout", "420", "--store", store] + server + extra)
             let lines = lab.stdout.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             let tail = lab.stderr + "\n" + lines.suffix(60).joined(separator: "\n")
             return (lab.status, lines, tail, Int(Date().timeIntervalSince(started)))
@@ -101,11 +102,16 @@ import Testing
     /// boot it; the hello can only come from the agent kexec'ing the deployed root's /boot/vmlinuz.
     /// The agent talks HTTPS only (issue 9: `serve --https`, the CA pinned in the identity): its
     /// claim, assignment, blob and reports all cross TLS, verified against the CA alone.
+    /// The machine's clock starts in 2001 (a flat CMOS battery): the certificate, valid from 2000,
+    /// is still accepted, and the agent takes the pinned server's Date for its expiry checks.
     @Test func kexecBootsTheDeployedKernelWithoutTheFirmwareOverHTTPS() throws {
-        let lab = try DemoLab(mac: "52:54:00:12:34:57", device: ["--hostname", "lab-02", "--after", "kexec"], https: true)
-        let (status, lines, tail, _) = try lab.boot(firmware: "seabios")
+        let lab = try DemoLab(mac: "52:54:00:12:34:57", device: ["--hostname", "lab-02", "--after", "kexec", "--expires", "2099-01-01T00:00:00Z"], https: true)
+        let (status, lines, tail, _) = try lab.boot(firmware: "seabios", ["--clock", "2001-01-01"])
         #expect(status == 0, "\(tail)")
         #expect(lines.contains("imprint: https: trusting only the CA in /etc/imprint/identity.json"), "\(tail)")
+        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        #expect(lines.contains { $0.hasPrefix("imprint: time: this machine's clock 2001-01-01T") && $0.contains("the pinned server's Date \(year)-") },
+                "the agent logs both times: \(tail)")
         #expect(lines.contains { $0.contains("https://10.0.2.2:\(lab.httpsPort ?? 0)") }, "the agent names its HTTPS server: \(tail)")
         #expect(lines.contains { $0.contains("blob sha256") && $0.hasSuffix("verified") }, "\(tail)")
         let report = try CLI.run(["status", "52-54-00-12-34-57", "--json", "--store", lab.store])
@@ -113,6 +119,20 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("imprint: after: kexec /dev/vda2/boot/vmlinuz") && $0.contains("root=PARTUUID=") }, "\(tail)")
         #expect(lines.contains("hello from lab-02"), "\(tail)")
         #expect(!lines.contains { $0.contains("rebooting instead") }, "\(tail)")
+    }
+
+    /// An assignment that expired in 2010, on a machine whose clock says 2001: by its own clock it
+    /// would deploy; the pinned HTTPS server's Date says otherwise, and the agent refuses before
+    /// writing a byte (issue 9: expiry against the later of the two).
+    @Test func anExpiredAssignmentIsRefusedByTheServersDateWhenTheClockIsYearsBehind() throws {
+        let lab = try DemoLab(mac: "52:54:00:12:34:59", device: ["--hostname", "lab-04", "--expires", "2010-01-01T00:00:00Z"], https: true)
+        let (status, lines, tail, _) = try lab.boot(firmware: "seabios", ["--clock", "2001-01-01", "--until", "the assignment was refused"])
+        #expect(status == 0, "\(tail)")
+        #expect(lines.contains { $0.hasPrefix("imprint: time: this machine's clock 2001-01-01T") }, "\(tail)")
+        #expect(lines.contains { $0.contains("the assignment was refused") && $0.contains("expired") }, "\(tail)")
+        #expect(!lines.contains { $0.contains("phase streaming") }, "nothing was written: \(tail)")
+        let disk = try Data(contentsOf: URL(fileURLWithPath: "\(lab.work)/disk.img"))
+        #expect(disk == Data(count: disk.count), "the blank disk stayed blank")
     }
 
     /// A tar image: the agent lays out the disk (ESP and root), makes the file systems with the

@@ -1,4 +1,5 @@
 import Foundation
+import ImprintCore
 
 /// A QEMU lab machine under TCG with a NIC and a disk (virtio unless told), booted directly from a kernel, from
 /// the network or from a boot medium, its serial console copied to a sink line by line (DESIGN section 10 has
@@ -23,6 +24,9 @@ public struct LabMachine: Sendable {
     /// When set, the run ends successfully as soon as a console line contains this text, and QEMU is
     /// stopped: for guests that would otherwise run on (an agent retrying an unreachable server).
     public var until: String?
+    /// The guest's clock at power-on (QEMU `-rtc base=`: `2001-01-01` or `2001-01-01T12:00:00`, UTC);
+    /// nil: the host's time.
+    public var clock: String?
 
     /// The network card QEMU emulates (each has an iPXE ROM in Debian's ipxe-qemu).
     public enum NIC: String, Equatable, Sendable, CaseIterable {
@@ -165,6 +169,7 @@ public struct LabMachine: Sendable {
     /// The QEMU command line (without the executable).
     public func arguments(initrd: String, disk: String) -> [String] {
         var arguments = ["-accel", "tcg", "-nodefaults", "-display", "none"]
+        if let clock { arguments += ["-rtc", "base=\(clock)"] }
         switch boot {
         case .pxe(let bootfile):
             arguments += ["-m", "\(memoryMiB)", "-smp", "1", "-serial", "stdio"]
@@ -296,6 +301,12 @@ public struct LabMachine: Sendable {
 }
 
 extension LabMachine {
+    /// Whether `text` is a `--clock` QEMU takes: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS` (UTC).
+    public static func isClock(_ text: String) -> Bool {
+        let time = text.count == 10 ? text + "T00:00:00Z" : text + "Z"
+        return text.count == 10 || text.count == 19 ? UTCTime.parse(time) != nil : false
+    }
+
     /// Starts `process` with no signal blocked. A child inherits the mask of the thread that spawns it,
     /// and this may run on a dispatch worker (the CLI's main is async), which blocks nearly every signal:
     /// a QEMU started from there ignores SIGTERM, so neither a timeout nor `until` could stop it.

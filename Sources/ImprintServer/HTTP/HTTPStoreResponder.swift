@@ -338,6 +338,8 @@ struct HTTPStoreResponder: HTTPResponder {
 
     /// The target with anything unprintable escaped, so a log line stays one line.
     static func printable(_ text: String) -> String {
+        // Most targets have nothing to escape: checked on the bytes, the text is kept as it is.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7f && $0 != UInt8(ascii: "\\") }) { return text }
         var out = ""
         for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7f || scalar == "\\" {
