@@ -118,7 +118,9 @@ private struct NodeReader {
             switch key {
             case "profile":
                 let p = try string(value, key)
-                guard p.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !p.hasPrefix(".") else {
+                // Not empty: the profile's files go to boot/PROFILE/, and "" would be boot/ itself
+                // (found by the RecipeParse fuzz target: `profile: |` with nothing under it).
+                guard !p.isEmpty, p.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }), !p.hasPrefix(".") else {
                     throw fail(value, key, "'\(p)' is not a usable profile name: use letters, digits, '-', '_' and '.'")
                 }
                 profile = p

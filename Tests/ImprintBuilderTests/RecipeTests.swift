@@ -38,6 +38,8 @@ import Testing
         ("kernel:\n  debian: x\n", 1, "profile", "missing"),
         ("profile: [a]\nkernel:\n  debian: x\n", 1, "profile", "expected a string"),
         ("profile: ../evil\nkernel:\n  debian: x\n", 1, "profile", "not a usable profile name"),
+        ("profile: \"\"\nkernel:\n  debian: x\n", 1, "profile", "not a usable profile name"),
+        ("profile: |\nkernel:\n  debian: x\n", 1, "profile", "not a usable profile name"),
         ("profile: p\nkernel:\n  debian: x\nformats: [pxe, floppy]\n", 4, "formats", "unknown format"),
         ("profile: p\nkernel: {debian: x}\nprofile: q\n", nil, nil, "duplicated key(s): 'profile'"),
         ("profile: p\nkernel:\n  debian: x\ndrivers:\n  pci: [\"1af4\"]\n", 5, "drivers.pci", "vendor:device"),
