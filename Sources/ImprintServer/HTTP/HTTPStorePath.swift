@@ -19,26 +19,26 @@ enum HTTPPathRefusal: Error, Equatable {
 enum HTTPStorePath {
     static let privateFolders: Set<String> = ["incoming", "secrets"]
 
-    /// The segments of `target` (the request line's target, query and all).
+    /// The segments of `target` (the request line's target, query and all). Every check is on
+    /// bytes: the request line is bytes, and Swift's Characters would glue a combining mark to the
+    /// "/", "?" or "." before it (a "/" so hidden kept a segment together past the `secrets/`
+    /// refusal; found by the HTTPRange fuzz target).
     static func segments(_ target: String) throws(HTTPPathRefusal) -> [String] {
-        var raw = Substring(target)
-        if let mark = raw.firstIndex(where: { $0 == "?" || $0 == "#" }) { raw = raw[..<mark] }
-        guard raw.hasPrefix("/") else { throw .malformed("the target is not an absolute path") }
-        let decoded = try percentDecode(Array(raw.utf8))
+        var raw = Array(target.utf8)
+        if let mark = raw.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) { raw.removeSubrange(mark...) }
+        guard raw.first == UInt8(ascii: "/") else { throw .malformed("the target is not an absolute path") }
+        let decoded = try percentDecode(raw)
         guard String(validating: decoded, as: UTF8.self) != nil else { throw .malformed("the path is not UTF-8") }
-        // Split on the byte, not on Characters: a "/" followed by a combining mark is one Character,
-        // and would stay inside a segment (found by the HTTPRange fuzz target).
         let parts = decoded.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-            .map { String(decoding: $0, as: UTF8.self) }
         for part in parts {
             if part.isEmpty { throw .refused("empty segment") }
-            if part == "." || part == ".." { throw .refused("dot segment") }
-            if part.hasPrefix(".") { throw .refused("hidden name") }
-            // On bytes: String.contains(String) goes through Foundation's locale-aware search.
-            if part.utf8.contains(where: { $0 == 0 || $0 == UInt8(ascii: "\\") }) { throw .refused("NUL or backslash") }
+            if part.count <= 2, part.allSatisfy({ $0 == UInt8(ascii: ".") }) { throw .refused("dot segment") }
+            if part.first == UInt8(ascii: ".") { throw .refused("hidden name") }
+            if part.contains(where: { $0 == 0 || $0 == UInt8(ascii: "\\") }) { throw .refused("NUL or backslash") }
         }
-        if let first = parts.first, privateFolders.contains(first) { throw .refused("\(first)/ is never served") }
-        return parts
+        let names = parts.map { String(decoding: $0, as: UTF8.self) }
+        if let first = names.first, privateFolders.contains(first) { throw .refused("\(first)/ is never served") }
+        return names
     }
 
     static func percentDecode(_ bytes: [UInt8]) throws(HTTPPathRefusal) -> [UInt8] {
@@ -95,7 +95,7 @@ enum HTTPStorePath {
         if let first = relative.first, privateFolders.contains(first) {
             throw .refused("the real path is under \(first)/ (symlink)")
         }
-        if relative.contains(where: { $0.hasPrefix(".") }) { throw .refused("the real path has a hidden name (symlink)") }
+        if relative.contains(where: { $0.utf8.first == UInt8(ascii: ".") }) { throw .refused("the real path has a hidden name (symlink)") }
         // O_NOFOLLOW: the real path has no links left, so one swapped in since is refused.
         // O_NONBLOCK: a FIFO must not hang (refused below as not a regular file).
         let fd = Glibc.open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
