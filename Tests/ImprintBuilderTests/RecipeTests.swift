@@ -45,6 +45,10 @@ import Testing
         ("profile: p\nkernel:\n  debian: x\ndrivers:\n  pci: [\"1af4\"]\n", 5, "drivers.pci", "vendor:device"),
         ("profile: p\n  kernel: : :\n", 2, nil, "not valid YAML"),
         ("", nil, nil, "empty"),
+        // Yams' own integer reading traps on a base-60 number past Int (found by the RecipeParse fuzz target).
+        ("2111112111119370012:2\n", 1, nil, "found a number (2111112111119370012:2)"),
+        ("0x1f\n", 1, nil, "found a number (0x1f)"),
+        ("yes\n", 1, nil, "found a boolean (yes)"),
     ]
 
     @Test(arguments: bad)
