@@ -87,25 +87,6 @@ private struct NodeReader {
         return try seq.enumerated().map { i, item in try string(item, "\(key)[\(i)]") }
     }
 
-    /// A YAML 1.1 integer's shape (decimal, 0x hex, 0o or 0b, base 60 with ':'), without its value.
-    static func looksLikeInteger(_ text: String) -> Bool {
-        var bytes = Substring(text).utf8[...]
-        if let sign = bytes.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        guard let first = bytes.first, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        let rest = Array(bytes)
-        if rest.count > 2, rest[0] == UInt8(ascii: "0") {
-            let digits = rest.dropFirst(2)
-            switch rest[1] {
-            case UInt8(ascii: "x"): return digits.allSatisfy { $0 == UInt8(ascii: "_") || ($0 < 0x80 && Character(Unicode.Scalar($0)).isHexDigit) }
-            case UInt8(ascii: "o"): return digits.allSatisfy { $0 == UInt8(ascii: "_") || (UInt8(ascii: "0")...UInt8(ascii: "7")).contains($0) }
-            case UInt8(ascii: "b"): return digits.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: "1") }
-            default: break
-            }
-        }
-        return rest.allSatisfy { $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ":") || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
-            && rest.last != UInt8(ascii: ":")
-    }
-
     func kind(_ node: Node) -> String {
         switch node {
         case .mapping: return "a mapping"
@@ -114,9 +95,10 @@ private struct NodeReader {
         case let .scalar(s):
             if s.style == .plain {
                 if node.null != nil || s.string.isEmpty { return "nothing" }
-                // Not Yams' `node.int`: it reads YAML 1.1 base-60 numbers ("1:30") and traps when
-                // one overflows (found by the RecipeParse fuzz target: a key "2111112111119370012:2").
-                if Self.looksLikeInteger(s.string) { return "a number (\(s.string))" }
+                // The resolved tag, not Yams' `node.int`: that computes the value, and traps on a
+                // YAML 1.1 base-60 number past Int (found by the RecipeParse fuzz target:
+                // "2111112111119370012:2").
+                if node.tag.rawValue == Tag.Name.int.rawValue { return "a number (\(s.string))" }
                 if node.bool != nil { return "a boolean (\(s.string))" }
             }
             return "'\(s.string)'"

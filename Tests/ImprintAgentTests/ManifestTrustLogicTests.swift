@@ -85,7 +85,10 @@ struct HTTPDateTests {
         ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777), ("Thu, 01 Jan 1970 00:00:00 GMT", 0),
         ("Mon, 07 Dec 2026 01:45:00 GMT", 1_796_607_900),
     ])
-    func imfFixdates(text: String, seconds: Int) { #expect(HTTPDate.parse(text) == seconds) }
+    func imfFixdates(text: String, seconds: Int) {
+        #expect(HTTPDate.parse(text) == seconds)
+        #expect(HTTPDate.format(epochSeconds: seconds) == text)
+    }
 
     @Test(arguments: ["", "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 06 Nov 1994 08:49:37 UTC",
                       "Sun, 6 Nov 1994 08:49:37 GMT", "Sun, 06 Now 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT"])

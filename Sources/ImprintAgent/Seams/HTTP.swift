@@ -1,4 +1,5 @@
 import CCurl
+import ImprintCore
 import Glibc
 
 /// One HTTP request's result: a status when the server answered, else curl's error.

@@ -303,8 +303,11 @@ public struct LabMachine: Sendable {
 extension LabMachine {
     /// Whether `text` is a `--clock` QEMU takes: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS` (UTC).
     public static func isClock(_ text: String) -> Bool {
-        let time = text.count == 10 ? text + "T00:00:00Z" : text + "Z"
-        return text.count == 10 || text.count == 19 ? UTCTime.parse(time) != nil : false
+        switch text.count {
+        case 10: UTCTime.parse(text + "T00:00:00Z") != nil
+        case 19: UTCTime.parse(text + "Z") != nil
+        default: false
+        }
     }
 
     /// Starts `process` with no signal blocked. A child inherits the mask of the thread that spawns it,

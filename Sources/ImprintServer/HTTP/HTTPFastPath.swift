@@ -2,8 +2,10 @@ import Glibc
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import ImprintCore
 import NIOCore
 import NIOHTTPTypes
+import Synchronization
 
 /// Answers `GET` and `HEAD` for small files (and every refusal) on the connection's event loop,
 /// in the channel pipeline, before Hummingbird's per-connection task sees the request. Everything
@@ -60,7 +62,7 @@ final class HTTPFastPath: ChannelDuplexHandler, RemovableChannelHandler {
         var response = outcome.response.head
         response.headerFields[.date] = dates.now()
         context.write(wrapOutboundOut(.head(response)), promise: nil)
-        if let body = outcome.inline, head.method == .get {
+        if case let .inMemory(body) = outcome.body {
             context.write(wrapOutboundOut(.body(body)), promise: nil)
         }
         if head.headerFields[.connection]?.lowercased() == "close" {
@@ -90,35 +92,15 @@ final class HTTPFastPath: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// The `Date` header's text (RFC 9110, IMF-fixdate), made once a second.
-final class HTTPDateCache: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
-    private var second = 0
-    private var text = ""
-
-    init() { pthread_mutex_init(&lock, nil) }
-    deinit { pthread_mutex_destroy(&lock) }
+/// The `Date` header's text (`HTTPDate`), made once a second.
+final class HTTPDateCache: Sendable {
+    private let latest = Mutex<(second: Int, text: String)>((-1, ""))
 
     func now() -> String {
         let current = time(nil)
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        if current != second || text.isEmpty {
-            second = current
-            text = Self.format(current)
+        return latest.withLock { latest in
+            if latest.second != current { latest = (current, HTTPDate.format(epochSeconds: current)) }
+            return latest.text
         }
-        return text
-    }
-
-    /// `Sun, 06 Nov 1994 08:49:37 GMT` for a time in seconds since 1970.
-    static func format(_ seconds: Int) -> String {
-        var clock = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&clock, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }

@@ -36,11 +36,15 @@ struct HTTPStoreResponder: HTTPResponder {
         var response: Response
         var bytes: Int
         var note: String?
-        /// The whole body when it is in memory (a small file), for the event-loop fast path.
-        var inline: ByteBuffer? = nil
-        /// Whether the body is read from the file as it is sent (the fast path leaves those to
-        /// Hummingbird).
-        var streams = false
+        /// What `response` carries, for the event-loop fast path, which writes the first two and
+        /// leaves a body read from the file as it is sent to Hummingbird.
+        var body: Body = .empty
+
+        enum Body {
+            case empty
+            case inMemory(ByteBuffer)
+            case streamed
+        }
     }
 
     func respond(to request: Request, context: Context) async throws -> Response {
@@ -80,7 +84,7 @@ struct HTTPStoreResponder: HTTPResponder {
         guard mirror == nil, head.method == .get || head.method == .head else { return nil }
         let target = head.path ?? "/"
         let outcome = siteRefusal(head, target: target) ?? serve(head, target: target, peer: peer)
-        guard !outcome.streams else { return nil }
+        if case .streamed = outcome.body { return nil }
         logAccess(head.method, target: target, peer: peer, outcome: outcome)
         return outcome
     }
@@ -134,12 +138,12 @@ struct HTTPStoreResponder: HTTPResponder {
             return Outcome(response: Response(status: status, headers: headers, body: ResponseBody()), bytes: 0, note: nil)
         }
         if count <= configuration.inlineReadBytes, let buffer = Self.readWhole(file, first: first, count: count) {
-            return Outcome(response: Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer)), bytes: count, note: nil, inline: buffer)
+            return Outcome(response: Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer)), bytes: count, note: nil, body: .inMemory(buffer))
         }
         let body = Self.stream(file, first: first, count: count, chunk: configuration.chunkBytes) { sent, error in
             configuration.log("\(configuration.logPrefix) \(peer) GET \(Self.printable(target)) aborted after \(sent) of \(count) bytes: \(error)")
         }
-        return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil, streams: true)
+        return Outcome(response: Response(status: status, headers: headers, body: body), bytes: count, note: nil, body: .streamed)
     }
 
     /// A small body in one `pread` on the request's own thread: the hop to the blocking pool and back
