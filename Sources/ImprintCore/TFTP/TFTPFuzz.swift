@@ -19,10 +19,10 @@ public enum TFTPFuzz {
             // Drive it with ACKs taken from the input, and timeouts, for a bounded number of steps.
             for (i, byte) in bytes.prefix(64).enumerated() {
                 now += UInt64(byte) * 50_000_000
-                let actions = i % 3 == 2
+                let action = i % 3 == 2
                     ? machine.timeout(now: now)
                     : machine.receive(.ack(block: UInt16(byte) << 8 | UInt16(i)), now: now)
-                for case let .sendBlocks(first, last, _) in actions {
+                if case let .sendBlocks(first, last, _)? = action {
                     precondition(first >= 1 && first <= last && last <= machine.blockCount)
                     let range = machine.byteRange(last)
                     precondition(range.offset + UInt64(range.count) <= size)

@@ -1,6 +1,6 @@
 /// One read transfer (the server sends a file) as a value-type state machine: events in (start, a
-/// packet from the peer, a timer), actions out. It does no I/O and keeps no file data: the actions
-/// name blocks by index, and the caller reads and sends them. Time is whatever clock the caller
+/// packet from the peer, a timer), at most one action out for each (nil: nothing to do). It does no
+/// I/O and keeps no file data: the actions name blocks by index, and the caller reads and sends them. Time is whatever clock the caller
 /// passes, in nanoseconds (tests pass a fake one).
 ///
 /// Blocks are indexed 1, 2, ... without limit; on the wire block `i` is numbered `i mod 65536`, so
@@ -91,60 +91,60 @@ public struct TFTPReadTransfer: Sendable {
         return (offset, Int(min(UInt64(settings.blockSize), settings.size - min(offset, settings.size))))
     }
 
-    public mutating func start(now: UInt64) -> [Action] {
-        guard phase == .ready else { return [] }
+    public mutating func start(now: UInt64) -> Action? {
+        guard phase == .ready else { return nil }
         if settings.optionAck.isEmpty {
             phase = .sending
-            return [sendWindow(now: now)]
+            return sendWindow(now: now)
         }
         phase = .awaitingOptionAck
         deadline = now + settings.retransmitInterval
-        return [.sendOptionAck(settings.optionAck)]
+        return .sendOptionAck(settings.optionAck)
     }
 
     /// A packet from the transfer's peer (the caller has checked its source).
-    public mutating func receive(_ packet: TFTPPacket, now: UInt64) -> [Action] {
+    public mutating func receive(_ packet: TFTPPacket, now: UInt64) -> Action? {
         switch (phase, packet) {
         case (.done, _), (.ready, _):
-            return []
+            return nil
         case let (_, .error(code, message)):
-            return [finish(.fail(.peerError(code, message)))]
+            return finish(.fail(.peerError(code, message)))
         case (.awaitingOptionAck, .ack(0)):
             phase = .sending
             retransmitsInARow = 0
-            return [sendWindow(now: now)]
+            return sendWindow(now: now)
         case let (.sending, .ack(number)):
             // The acknowledged index: the one in (acknowledged, acknowledged + 65536) with this number.
             let ahead = UInt64(number &- UInt16(truncatingIfNeeded: acknowledged))
             let index = acknowledged + ahead
-            guard ahead > 0, index <= sentThrough else { return [] }
+            guard ahead > 0, index <= sentThrough else { return nil }
             acknowledged = index
             retransmitsInARow = 0
-            if acknowledged == blockCount { return [finish(.finish)] }
-            return [sendWindow(now: now)]
+            if acknowledged == blockCount { return finish(.finish) }
+            return sendWindow(now: now)
         default:
             // Anything else on the transfer's port (DATA, a request, an ACK before the OACK's) is ignored.
-            return []
+            return nil
         }
     }
 
     /// The timer fired; does nothing before `deadline`.
-    public mutating func timeout(now: UInt64) -> [Action] {
-        guard let deadline, now >= deadline, phase != .done else { return [] }
+    public mutating func timeout(now: UInt64) -> Action? {
+        guard let deadline, now >= deadline, phase != .done else { return nil }
         retransmitsInARow += 1
         if retransmitsInARow > settings.maxRetransmits {
-            return [finish(.fail(.timedOut(retransmits: settings.maxRetransmits)))]
+            return finish(.fail(.timedOut(retransmits: settings.maxRetransmits)))
         }
         self.deadline = now + settings.retransmitInterval
         switch phase {
         case .awaitingOptionAck:
             retransmittedPackets += 1
-            return [.sendOptionAck(settings.optionAck)]
+            return .sendOptionAck(settings.optionAck)
         case .sending:
             retransmittedPackets += Int(sentThrough - acknowledged)
-            return [.sendBlocks(first: acknowledged + 1, last: sentThrough, resend: true)]
+            return .sendBlocks(first: acknowledged + 1, last: sentThrough, resend: true)
         default:
-            return []
+            return nil
         }
     }
 

@@ -1,6 +1,7 @@
 import Glibc
 import ImprintCore
 import NIOCore
+import Synchronization
 
 /// One read transfer on a blocking socket of its own (its port is the server's transfer ID, RFC 1350)
 /// and a thread of its own: carries out what `TFTPReadTransfer` decides.
@@ -21,23 +22,27 @@ final class TFTPTransferThread: @unchecked Sendable {
     static let wakeMilliseconds = 20
 
     private let description: Description
-    private var machine: TFTPReadTransfer
+    /// The machine as it was made; `run` drives its own copy (a local, so no exclusivity check per
+    /// block).
+    private let initial: TFTPReadTransfer
     private let source: TFTPSource
     private let log: @Sendable (String) -> Void
     private let stop: TFTPStopFlag
     private let fd: CInt
     private let peer: PeerAddress
-    private var started: UInt64 = 0
     /// One DATA packet: the 4-byte header and up to blksize bytes.
-    private var packet: UnsafeMutableRawBufferPointer
-    private var received: UnsafeMutableRawBufferPointer
+    private let packet: UnsafeMutableRawBufferPointer
+    private let received: UnsafeMutableRawBufferPointer
+    /// File bytes read ahead for small blocks: one `pread` serves many blocks (at blksize 512, 128
+    /// of them), where a `pread` per block was a third of the system calls of a lockstep transfer.
+    private let readAhead: TFTPReadAhead
 
     /// Opens the transfer's socket on `bind` (port 0: the system picks the transfer ID). Throws the
     /// errno text when the socket cannot be made.
     init(_ description: Description, machine: TFTPReadTransfer, source: TFTPSource, bind: SocketAddress, bufferBytes: Int,
          stop: TFTPStopFlag, log: @escaping @Sendable (String) -> Void) throws(TFTPSocketFailure) {
         self.description = description
-        self.machine = machine
+        self.initial = machine
         self.source = source
         self.log = log
         self.stop = stop
@@ -59,6 +64,7 @@ final class TFTPTransferThread: @unchecked Sendable {
         self.fd = fd
         packet = .allocate(byteCount: 4 + machine.settings.blockSize, alignment: 8)
         received = .allocate(byteCount: 65_536, alignment: 8)
+        readAhead = TFTPReadAhead(source: source, blockSize: machine.settings.blockSize)
     }
 
     deinit {
@@ -83,69 +89,66 @@ final class TFTPTransferThread: @unchecked Sendable {
     private static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     private func run() {
-        started = Self.now()
-        guard perform(machine.start(now: started)) else { return }
-        var from = sockaddr_storage()
+        var machine = initial
+        let started = Self.now()
+        guard perform(machine.start(now: started), machine, started: started) else { return }
+        let from = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+        defer { from.deallocate() }
         while true {
             if stop.isSet {
-                log("tftp: stopped \(name) to \(peerText) after \(progressBytes) bytes: server shutting down")
+                log("tftp: stopped \(name) to \(peerText) after \(progressBytes(machine)) bytes: server shutting down")
                 return
             }
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let count = withUnsafeMutablePointer(to: &from) { storage in
-                storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
-                    recvfrom(fd, received.baseAddress, received.count, 0, address, &length)
-                }
+            let count = from.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                recvfrom(fd, received.baseAddress, received.count, 0, address, &length)
             }
             let now = Self.now()
             if count >= 0 {
-                guard peer.matches(from) else {
+                guard peer.matches(UnsafeRawPointer(from)) else {
                     // Another host or port wrote to this transfer's port: tell it, and carry on (RFC 1350).
                     let error = TFTPPacket.error(.unknownTransferID, message: "unknown transfer ID").bytes
                     _ = error.withUnsafeBytes { bytes in
-                        withUnsafePointer(to: &from) { storage in
-                            storage.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, length) }
-                        }
+                        from.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, 0, $0, length) }
                     }
                     continue
                 }
                 if let decoded = try? TFTPPacket.decode(UnsafeRawBufferPointer(rebasing: received[0..<count])) {
-                    guard perform(machine.receive(decoded, now: now)) else { return }
+                    guard perform(machine.receive(decoded, now: now), machine, started: started) else { return }
                 }
             } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
                 log("tftp: failed \(name) to \(peerText): recvfrom: \(String(cString: strerror(errno)))")
                 return
             }
             if let deadline = machine.deadline, now >= deadline {
-                guard perform(machine.timeout(now: now)) else { return }
+                guard perform(machine.timeout(now: now), machine, started: started) else { return }
             }
         }
     }
 
-    /// Carries out the machine's actions; false once the transfer has ended (finished or failed).
-    private func perform(_ actions: [TFTPReadTransfer.Action]) -> Bool {
-        for action in actions {
-            switch action {
-            case let .sendOptionAck(options):
-                guard send(TFTPPacket.optionAck(options).bytes) else { return false }
-            case let .sendBlocks(first, last, _):
-                guard sendBlocks(first...last) else { return false }
-            case .finish:
-                let seconds = Double(Self.now() - started) / 1e9
-                let bytes = source.size
-                let rate = seconds > 0 ? Double(bytes) / seconds / 1e6 : 0
-                log("tftp: sent \(name) to \(peerText) \(optionsText) \(bytes) bytes in \(format(seconds, 3)) s, \(format(rate, 1)) MB/s, \(machine.retransmittedPackets) resent")
-                return false
-            case let .fail(failure):
-                log("tftp: failed \(name) to \(peerText) \(optionsText) after \(progressBytes) of \(source.size) bytes: \(failure)")
-                return false
-            }
+    /// Carries out the machine's action, if any; false once the transfer has ended (finished or failed).
+    private func perform(_ action: TFTPReadTransfer.Action?, _ machine: borrowing TFTPReadTransfer, started: UInt64) -> Bool {
+        switch action {
+        case nil:
+            return true
+        case let .sendOptionAck(options)?:
+            return send(TFTPPacket.optionAck(options).bytes)
+        case let .sendBlocks(first, last, _)?:
+            return sendBlocks(first...last, machine)
+        case .finish?:
+            let seconds = Double(Self.now() - started) / 1e9
+            let bytes = source.size
+            let rate = seconds > 0 ? Double(bytes) / seconds / 1e6 : 0
+            log("tftp: sent \(name) to \(peerText) \(optionsText) \(bytes) bytes in \(format(seconds, 3)) s, \(format(rate, 1)) MB/s, \(machine.retransmittedPackets) resent")
+            return false
+        case let .fail(failure)?:
+            log("tftp: failed \(name) to \(peerText) \(optionsText) after \(progressBytes(machine)) of \(source.size) bytes: \(failure)")
+            return false
         }
-        return true
     }
 
     /// Reads and sends each block; false when the file could not be read or the send failed.
-    private func sendBlocks(_ range: ClosedRange<UInt64>) -> Bool {
+    private func sendBlocks(_ range: ClosedRange<UInt64>, _ machine: borrowing TFTPReadTransfer) -> Bool {
         for index in range {
             let (offset, count) = machine.byteRange(index)
             let block = machine.blockNumber(index)
@@ -154,7 +157,7 @@ final class TFTPTransferThread: @unchecked Sendable {
             packet[2] = UInt8(block >> 8)
             packet[3] = UInt8(block & 0xFF)
             if count > 0 {
-                let got = source.read(into: UnsafeMutableRawBufferPointer(rebasing: packet[4..<(4 + count)]), offset: offset)
+                let got = readAhead.read(into: UnsafeMutableRawBufferPointer(rebasing: packet[4..<(4 + count)]), offset: offset)
                 guard got == count else {
                     _ = send(TFTPPacket.error(.notDefined, message: "read error").bytes)
                     log("tftp: failed \(name) to \(peerText): the file could not be read at offset \(offset) (changed under the transfer?)")
@@ -172,9 +175,7 @@ final class TFTPTransferThread: @unchecked Sendable {
 
     private func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
         while true {
-            let sent = description.peer.withSockAddr { address, length in
-                sendto(fd, bytes.baseAddress, bytes.count, 0, address, socklen_t(length))
-            }
+            let sent = sendto(fd, bytes.baseAddress, bytes.count, 0, peer.address, peer.length)
             if sent >= 0 { return true }
             // A full send buffer (a window larger than it) or a signal: the blocking socket retries.
             if errno == EINTR || errno == ENOBUFS || errno == EAGAIN { continue }
@@ -185,11 +186,54 @@ final class TFTPTransferThread: @unchecked Sendable {
 
     private var name: String { source.path }
     private var peerText: String { TFTPServer.text(description.peer) }
-    private var progressBytes: UInt64 { min(source.size, machine.acknowledged * UInt64(machine.settings.blockSize)) }
+    private func progressBytes(_ machine: borrowing TFTPReadTransfer) -> UInt64 {
+        min(source.size, machine.acknowledged * UInt64(machine.settings.blockSize))
+    }
     private var optionsText: String {
         var parts = ["mode \(description.request.mode.rawValue)"]
         parts += description.negotiation.reply.map { "\($0.name.lowercased()) \($0.value)" }
         return "(" + parts.joined(separator: ", ") + ")"
+    }
+}
+
+/// A transfer's file bytes read ahead in chunks, for block sizes small enough that a chunk holds
+/// several blocks; larger blocks are read straight into the packet. Blocks come in order, and a
+/// window sent again starts at most a window back: a block outside the chunk refills it from that
+/// block's offset. Used by one transfer thread only.
+final class TFTPReadAhead {
+    /// Bytes one `pread` asks for.
+    static let chunkBytes = 128 << 10
+
+    private let source: TFTPSource
+    private let chunk: UnsafeMutableRawBufferPointer?
+    private var chunkOffset: UInt64 = 0
+    private var chunkCount = 0
+
+    init(source: TFTPSource, blockSize: Int) {
+        self.source = source
+        chunk = blockSize * 4 <= Self.chunkBytes ? .allocate(byteCount: Self.chunkBytes, alignment: 16) : nil
+    }
+
+    deinit { chunk?.deallocate() }
+
+    /// Copies `buffer.count` bytes at `offset` into `buffer`, as `TFTPSource.read` does: the count
+    /// copied (short only at the end of the file), or -1 on an error.
+    func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) -> Int {
+        guard let chunk else { return source.read(into: buffer, offset: offset) }
+        if offset < chunkOffset || offset + UInt64(buffer.count) > chunkOffset + UInt64(chunkCount) {
+            let got = source.read(into: chunk, offset: offset)
+            guard got >= 0 else {
+                chunkCount = 0
+                return -1
+            }
+            chunkOffset = offset
+            chunkCount = got
+        }
+        let start = Int(offset - chunkOffset)
+        let count = min(buffer.count, chunkCount - start)
+        guard count > 0 else { return 0 }
+        buffer.baseAddress!.copyMemory(from: chunk.baseAddress! + start, byteCount: count)
+        return count
     }
 }
 
@@ -199,67 +243,57 @@ struct TFTPSocketFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Set once when the server shuts down; every transfer thread looks at it between reads.
-final class TFTPStopFlag: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
-    private var stopped = false
-    private var running = 0
+/// Set once when the server shuts down; every transfer thread looks at it between reads (an atomic
+/// load, once per block).
+final class TFTPStopFlag: Sendable {
+    private let stopped = Atomic<Bool>(false)
+    private let running = Atomic<Int>(0)
 
-    init() { pthread_mutex_init(&lock, nil) }
-    deinit { pthread_mutex_destroy(&lock) }
-
-    private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
-        return body()
-    }
-
-    var isSet: Bool { locked { stopped } }
-    func set() { locked { stopped = true } }
+    var isSet: Bool { stopped.load(ordering: .acquiring) }
+    func set() { stopped.store(true, ordering: .releasing) }
     /// Transfer threads alive, so shutdown can wait for them.
-    var runningCount: Int { locked { running } }
-    func threadStarted() { locked { running += 1 } }
-    func threadEnded() { locked { running -= 1 } }
+    var runningCount: Int { running.load(ordering: .acquiring) }
+    func threadStarted() { running.add(1, ordering: .acquiringAndReleasing) }
+    func threadEnded() { running.subtract(1, ordering: .acquiringAndReleasing) }
 }
 
-/// The peer's address as `recvfrom` gives it, for a comparison per datagram without building a
-/// `SocketAddress`.
-struct PeerAddress: Sendable {
-    private let family: sa_family_t
-    private let port: in_port_t
-    private let v4: in_addr_t
-    private let v6: (UInt64, UInt64)
+/// The peer's address as `sendto` takes it, and a comparison with the source `recvfrom` gives, per
+/// datagram, without building a `SocketAddress`.
+final class PeerAddress: @unchecked Sendable {
+    let address: UnsafeMutablePointer<sockaddr>
+    let length: socklen_t
+    private let storage: UnsafeMutablePointer<sockaddr_storage>
 
-    init(_ address: SocketAddress) {
-        var storage = sockaddr_storage()
-        _ = address.withSockAddr { pointer, length in
-            withUnsafeMutableBytes(of: &storage) { raw in
-                memcpy(raw.baseAddress!, pointer, min(length, raw.count))
-            }
+    init(_ socketAddress: SocketAddress) {
+        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+        storage.initialize(to: sockaddr_storage())
+        let size = MemoryLayout<sockaddr_storage>.size
+        length = socketAddress.withSockAddr { pointer, length in
+            UnsafeMutableRawPointer(storage).copyMemory(from: pointer, byteCount: min(length, size))
+            return socklen_t(min(length, size))
         }
-        (family, port, v4, v6) = Self.fields(storage)
+        address = UnsafeMutableRawPointer(storage).assumingMemoryBound(to: sockaddr.self)
+        self.storage = storage
     }
 
-    func matches(_ storage: sockaddr_storage) -> Bool {
-        let other = Self.fields(storage)
-        return other.0 == family && other.1 == port && other.2 == v4 && other.3 == v6
-    }
+    deinit { storage.deallocate() }
 
-    private static func fields(_ storage: sockaddr_storage) -> (sa_family_t, in_port_t, in_addr_t, (UInt64, UInt64)) {
-        var storage = storage
-        return withUnsafeBytes(of: &storage) { raw in
-            let family = raw.load(as: sa_family_t.self)
-            switch CInt(family) {
-            case AF_INET:
-                let address = raw.load(as: sockaddr_in.self)
-                return (family, address.sin_port, address.sin_addr.s_addr, (0, 0))
-            case AF_INET6:
-                let address = raw.load(as: sockaddr_in6.self)
-                let bytes = withUnsafeBytes(of: address.sin6_addr) { ($0.load(fromByteOffset: 0, as: UInt64.self), $0.load(fromByteOffset: 8, as: UInt64.self)) }
-                return (family, address.sin6_port, 0, bytes)
-            default:
-                return (family, 0, 0, (0, 0))
-            }
+    /// Whether the `sockaddr_storage` at `other` is this address (family, port, address).
+    func matches(_ other: UnsafeRawPointer) -> Bool {
+        let mine = UnsafeRawPointer(storage)
+        let family = mine.load(as: sa_family_t.self)
+        guard other.load(as: sa_family_t.self) == family else { return false }
+        switch CInt(family) {
+        case AF_INET:
+            let a = mine.load(as: sockaddr_in.self), b = other.load(as: sockaddr_in.self)
+            return a.sin_port == b.sin_port && a.sin_addr.s_addr == b.sin_addr.s_addr
+        case AF_INET6:
+            let a = mine.load(as: sockaddr_in6.self), b = other.load(as: sockaddr_in6.self)
+            guard a.sin6_port == b.sin6_port else { return false }
+            let offset = MemoryLayout<sockaddr_in6>.offset(of: \sockaddr_in6.sin6_addr)!
+            return memcmp(mine + offset, other + offset, MemoryLayout<in6_addr>.size) == 0
+        default:
+            return false
         }
     }
 }
