@@ -5,13 +5,45 @@ import Yams
 extension Recipe {
     /// Reads a recipe file. Unknown keys and wrong types are errors naming the file, line and key.
     public static func load(path: String) throws -> Recipe {
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
             throw RecipeError(file: path, message: "cannot read the recipe (\(error.localizedDescription))")
         }
-        return try parse(yaml: text, file: path)
+        return try parse(bytes: bytes, file: path)
+    }
+
+    /// Parses a recipe file's bytes: UTF-8 YAML. Bytes that are not UTF-8 are an error naming where.
+    public static func parse(bytes: [UInt8], file: String) throws -> Recipe {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            let bad = firstInvalidUTF8(bytes)
+            throw RecipeError(file: file, line: bad.line, column: bad.column,
+                              message: "not UTF-8 text (byte 0x\(String(bad.byte, radix: 16, uppercase: true))): save the recipe as UTF-8")
+        }
+        return try parse(yaml: text, file: file)
+    }
+
+    /// Where the first byte that does not decode as UTF-8 is: its line and column (1-based, columns
+    /// in bytes) and its value. Only called on bytes that fail to decode.
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> (line: Int, column: Int, byte: UInt8) {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes.makeIterator()
+        var offset = 0, line = 1, lineStart = 0
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case let .valid(encoded):
+                if encoded.count == 1 && encoded.first == UInt8(ascii: "\n") {
+                    line += 1
+                    lineStart = offset + 1
+                }
+                offset += encoded.count
+            case .error:
+                return (line, offset - lineStart + 1, bytes[offset])
+            case .emptyInput:
+                return (line, offset - lineStart + 1, 0)
+            }
+        }
     }
 
     /// Parses recipe YAML. `file` is used only in error messages.

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ImprintBuilder
 
@@ -65,6 +66,24 @@ import Testing
         } catch {
             Issue.record("unexpected error type: \(error)")
         }
+    }
+
+    /// A recipe saved in Latin-1 (or any bytes that are not UTF-8) is named as such, with where,
+    /// instead of Foundation's "isn't in the correct format".
+    @Test func aRecipeThatIsNotUTF8SaysWhereAndWhatToDo() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("imprint-latin1-\(UUID().uuidString).yaml").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        // "# café" in UTF-8 on line 1 (multi-byte, valid), then "café" in Latin-1 on line 3.
+        let bytes: [UInt8] = Array("# caf\u{E9}\nprofile: p\nkernel:\n  path: caf".utf8) + [0xE9, 0x0A]
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        #expect {
+            try Recipe.load(path: path)
+        } throws: { error in
+            guard let error = error as? RecipeError else { return false }
+            return error.line == 4 && error.column == 12 && error.description.contains("not UTF-8 text (byte 0xE9)")
+                && error.description.contains("save the recipe as UTF-8")
+        }
+        #expect(Recipe.firstInvalidUTF8([0x61, 0x0A, 0xC3, 0x28]) == (line: 2, column: 1, byte: 0xC3), "a lead byte without its continuation")
     }
 
     @Test func editDistance() {
