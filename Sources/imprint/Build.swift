@@ -42,7 +42,8 @@ extension Imprint {
                     print("\(store.path)/boot/\(recipe.profile): kernel \(report.kernel.release), \(report.modules.count) modules, initrd \(report.sizes.initrdCompressed) bytes, \(report.buildSeconds) s")
                 }
             } catch let error as RecipeError {
-                throw ValidationError("\(error)")
+                // A fault in the recipe file, not in the command line: no usage text after it.
+                throw CommandFailure("\(error)")
             } catch let error as CommandFailure {
                 throw error
             } catch {

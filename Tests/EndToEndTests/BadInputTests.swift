@@ -26,6 +26,7 @@ import Testing
             #expect(result.stderr.contains(word), "missing '\(word)' in: \(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: "\(work)/store"), "a failed build left a store")
+        #expect(!result.stderr.contains("Usage:"), "a fault in the recipe is not a usage error: \(result.stderr)")
     }
 
     @Test func labWithoutABuiltProfileSaysHowToBuildIt() throws {
