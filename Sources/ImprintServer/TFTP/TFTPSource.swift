@@ -3,7 +3,7 @@ import ImprintCore
 
 /// The bytes a read transfer sends: an open store file read block by block (octet), or a small file
 /// converted to netascii in memory. Immutable after opening; `read` uses `pread`, which any thread
-/// may call, so one source is safe to hand to the transfer's event loop.
+/// may call, so one source is safe to hand to the transfer's thread.
 final class TFTPSource: @unchecked Sendable {
     private let descriptor: CInt
     private let converted: [UInt8]?
@@ -11,6 +11,8 @@ final class TFTPSource: @unchecked Sendable {
     let size: UInt64
     /// The file's real path relative to the store, for the log.
     let path: String
+    /// Whether the bytes are in memory (netascii) rather than read from the file.
+    var isInMemory: Bool { converted != nil }
 
     private init(descriptor: CInt, converted: [UInt8]?, size: UInt64, path: String) {
         self.descriptor = descriptor

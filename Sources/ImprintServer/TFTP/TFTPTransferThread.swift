@@ -9,7 +9,8 @@ import Synchronization
 /// Not an event-loop channel: a lockstep transfer is one round trip per block, and on a LAN or
 /// loopback the event loop's own work per datagram (readiness poll, a second read that finds
 /// nothing, envelope and pipeline) cost a quarter of each round trip (docs/tftp.md, "Transfers on
-/// threads"). Here a block costs `recvfrom`, `pread` and `sendto`. The listener stays on SwiftNIO.
+/// threads"). Here a block costs `recvfrom` and `sendto`, and a share of a `pread` (`TFTPReadAhead`).
+/// The listener stays on SwiftNIO.
 final class TFTPTransferThread: @unchecked Sendable {
     struct Description: Sendable {
         var peer: SocketAddress
@@ -33,7 +34,7 @@ final class TFTPTransferThread: @unchecked Sendable {
     /// One DATA packet: the 4-byte header and up to blksize bytes.
     private let packet: UnsafeMutableRawBufferPointer
     private let received: UnsafeMutableRawBufferPointer
-    /// File bytes read ahead for small blocks: one `pread` serves many blocks (at blksize 512, 128
+    /// File bytes read ahead for small blocks: one `pread` serves many blocks (at blksize 512, 256
     /// of them), where a `pread` per block was a third of the system calls of a lockstep transfer.
     private let readAhead: TFTPReadAhead
 
@@ -199,7 +200,8 @@ final class TFTPTransferThread: @unchecked Sendable {
 /// A transfer's file bytes read ahead in chunks, for block sizes small enough that a chunk holds
 /// several blocks; larger blocks are read straight into the packet. Blocks come in order, and a
 /// window sent again starts at most a window back: a block outside the chunk refills it from that
-/// block's offset. Used by one transfer thread only.
+/// block's offset. A netascii source is already in memory and is copied from directly. Used by one
+/// transfer thread only.
 final class TFTPReadAhead {
     /// Bytes one `pread` asks for.
     static let chunkBytes = 128 << 10
@@ -211,7 +213,8 @@ final class TFTPReadAhead {
 
     init(source: TFTPSource, blockSize: Int) {
         self.source = source
-        chunk = blockSize * 4 <= Self.chunkBytes ? .allocate(byteCount: Self.chunkBytes, alignment: 16) : nil
+        let useChunk = !source.isInMemory && blockSize * 4 <= Self.chunkBytes
+        chunk = useChunk ? .allocate(byteCount: Self.chunkBytes, alignment: 16) : nil
     }
 
     deinit { chunk?.deallocate() }
@@ -260,9 +263,9 @@ final class TFTPStopFlag: Sendable {
 /// The peer's address as `sendto` takes it, and a comparison with the source `recvfrom` gives, per
 /// datagram, without building a `SocketAddress`.
 final class PeerAddress: @unchecked Sendable {
+    /// A `sockaddr_storage` of its own, read as whichever `sockaddr_*` its family says.
     let address: UnsafeMutablePointer<sockaddr>
     let length: socklen_t
-    private let storage: UnsafeMutablePointer<sockaddr_storage>
 
     init(_ socketAddress: SocketAddress) {
         let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
@@ -273,14 +276,13 @@ final class PeerAddress: @unchecked Sendable {
             return socklen_t(min(length, size))
         }
         address = UnsafeMutableRawPointer(storage).assumingMemoryBound(to: sockaddr.self)
-        self.storage = storage
     }
 
-    deinit { storage.deallocate() }
+    deinit { UnsafeMutableRawPointer(address).deallocate() }
 
     /// Whether the `sockaddr_storage` at `other` is this address (family, port, address).
     func matches(_ other: UnsafeRawPointer) -> Bool {
-        let mine = UnsafeRawPointer(storage)
+        let mine = UnsafeRawPointer(address)
         let family = mine.load(as: sa_family_t.self)
         guard other.load(as: sa_family_t.self) == family else { return false }
         switch CInt(family) {
