@@ -13,6 +13,8 @@ final class TFTPSource: @unchecked Sendable {
     let path: String
     /// Whether the bytes are in memory (netascii) rather than read from the file.
     var isInMemory: Bool { converted != nil }
+    /// The open file the bytes are read from, when they are not in memory.
+    var fileDescriptor: CInt? { converted == nil ? descriptor : nil }
 
     private init(descriptor: CInt, converted: [UInt8]?, size: UInt64, path: String) {
         self.descriptor = descriptor

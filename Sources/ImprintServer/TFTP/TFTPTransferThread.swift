@@ -9,7 +9,8 @@ import Synchronization
 /// Not an event-loop channel: a lockstep transfer is one round trip per block, and on a LAN or
 /// loopback the event loop's own work per datagram (readiness poll, a second read that finds
 /// nothing, envelope and pipeline) cost a quarter of each round trip (docs/tftp.md, "Transfers on
-/// threads"). Here a block costs `recvfrom` and `sendto`, and a share of a `pread` (`TFTPReadAhead`).
+/// threads"). Here a block costs `recvfrom` and `sendto`, and a share of a `pread` (`TFTPReadAhead`),
+/// or at large block sizes `recvfrom` and `sendmsg` from a mapping of the file (`TFTPMapping`).
 /// The listener stays on SwiftNIO.
 final class TFTPTransferThread: @unchecked Sendable {
     struct Description: Sendable {
@@ -37,6 +38,12 @@ final class TFTPTransferThread: @unchecked Sendable {
     /// File bytes read ahead for small blocks: one `pread` serves many blocks (at blksize 512, 256
     /// of them), where a `pread` per block was a third of the system calls of a lockstep transfer.
     private let readAhead: TFTPReadAhead
+    /// For blocks too large for the read-ahead chunk: the file mapped read-only, and each block goes
+    /// to `sendmsg` straight from the page cache (one copy, the kernel's, where `pread` then `sendto`
+    /// made two). nil: blocks are read as `readAhead` says.
+    private let mapping: TFTPMapping?
+    /// The header and the bytes of one DATA datagram sent from `mapping`.
+    private let pieces: UnsafeMutablePointer<iovec>
 
     /// Opens the transfer's socket on `bind` (port 0: the system picks the transfer ID). Throws the
     /// errno text when the socket cannot be made.
@@ -66,11 +73,15 @@ final class TFTPTransferThread: @unchecked Sendable {
         packet = .allocate(byteCount: 4 + machine.settings.blockSize, alignment: 8)
         received = .allocate(byteCount: 65_536, alignment: 8)
         readAhead = TFTPReadAhead(source: source, blockSize: machine.settings.blockSize)
+        mapping = readAhead.hasChunk ? nil : TFTPMapping(source)
+        pieces = .allocate(capacity: 2)
+        pieces.initialize(repeating: iovec(), count: 2)
     }
 
     deinit {
         packet.deallocate()
         received.deallocate()
+        pieces.deallocate()
     }
 
     /// Runs the transfer on a new detached thread; `ended` is called on it when the transfer ends.
@@ -150,6 +161,9 @@ final class TFTPTransferThread: @unchecked Sendable {
 
     /// Reads and sends each block; false when the file could not be read or the send failed.
     private func sendBlocks(_ range: ClosedRange<UInt64>, _ machine: borrowing TFTPReadTransfer) -> Bool {
+        if let mapping {
+            guard mapping.isWhole else { return readFailed(machine.byteRange(range.lowerBound).offset) }
+        }
         for index in range {
             let (offset, count) = machine.byteRange(index)
             let block = machine.blockNumber(index)
@@ -157,17 +171,46 @@ final class TFTPTransferThread: @unchecked Sendable {
             packet[1] = UInt8(TFTPOpcode.data.rawValue)
             packet[2] = UInt8(block >> 8)
             packet[3] = UInt8(block & 0xFF)
+            if let mapping {
+                pieces[0] = iovec(iov_base: packet.baseAddress, iov_len: 4)
+                pieces[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: mapping.bytes.baseAddress! + Int(offset)), iov_len: count)
+                switch sendPieces() {
+                case .sent: continue
+                case .unreadable: return readFailed(offset)
+                case .failed: return false
+                }
+            }
             if count > 0 {
                 let got = readAhead.read(into: UnsafeMutableRawBufferPointer(rebasing: packet[4..<(4 + count)]), offset: offset)
-                guard got == count else {
-                    _ = send(TFTPPacket.error(.notDefined, message: "read error").bytes)
-                    log("tftp: failed \(name) to \(peerText): the file could not be read at offset \(offset) (changed under the transfer?)")
-                    return false
-                }
+                guard got == count else { return readFailed(offset) }
             }
             guard send(UnsafeRawBufferPointer(rebasing: packet[0..<(4 + count)])) else { return false }
         }
         return true
+    }
+
+    /// Ends the transfer on a file that no longer has the bytes it is to send, never with a short
+    /// DATA block, which the client would take as the end of the file.
+    private func readFailed(_ offset: UInt64) -> Bool {
+        _ = send(TFTPPacket.error(.notDefined, message: "read error").bytes)
+        log("tftp: failed \(name) to \(peerText): the file could not be read at offset \(offset) (changed under the transfer?)")
+        return false
+    }
+
+    private enum PiecesOutcome { case sent, unreadable, failed }
+
+    /// Sends `pieces` as one datagram. `.unreadable` when the kernel could not read the mapped
+    /// bytes (EFAULT: the file was cut short under the mapping); nothing was sent then.
+    private func sendPieces() -> PiecesOutcome {
+        var message = msghdr(msg_name: UnsafeMutableRawPointer(peer.address), msg_namelen: peer.length, msg_iov: pieces, msg_iovlen: 2,
+                             msg_control: nil, msg_controllen: 0, msg_flags: 0)
+        while true {
+            if sendmsg(fd, &message, 0) >= 0 { return .sent }
+            if errno == EINTR || errno == ENOBUFS || errno == EAGAIN { continue }
+            if errno == EFAULT { return .unreadable }
+            log("tftp: failed \(name) to \(peerText): sendmsg: \(String(cString: strerror(errno)))")
+            return .failed
+        }
     }
 
     private func send(_ bytes: [UInt8]) -> Bool {
@@ -198,7 +241,8 @@ final class TFTPTransferThread: @unchecked Sendable {
 }
 
 /// A transfer's file bytes read ahead in chunks, for block sizes small enough that a chunk holds
-/// several blocks; larger blocks are read straight into the packet. Blocks come in order, and a
+/// several blocks; larger blocks are sent from a mapping of the file (`TFTPMapping`), or read
+/// straight into the packet where it cannot be mapped. Blocks come in order, and a
 /// window sent again starts at most a window back: a block outside the chunk refills it from that
 /// block's offset. A netascii source is already in memory and is copied from directly. Used by one
 /// transfer thread only.
@@ -219,6 +263,9 @@ final class TFTPReadAhead {
 
     deinit { chunk?.deallocate() }
 
+    /// Whether blocks are copied out of a chunk; without one, `read` reads each straight in.
+    var hasChunk: Bool { chunk != nil }
+
     /// Copies `buffer.count` bytes at `offset` into `buffer`, as `TFTPSource.read` does: the count
     /// copied (short only at the end of the file), or -1 on an error.
     func read(into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) -> Int {
@@ -237,6 +284,30 @@ final class TFTPReadAhead {
         guard count > 0 else { return 0 }
         buffer.baseAddress!.copyMemory(from: chunk.baseAddress! + start, byteCount: count)
         return count
+    }
+}
+
+/// A served file mapped read-only for its transfer. Only the kernel reads the mapping (in
+/// `sendmsg`), so a file cut short under it makes `sendmsg` fail with EFAULT rather than raise
+/// SIGBUS in the server.
+final class TFTPMapping {
+    let bytes: UnsafeRawBufferPointer
+    private let fd: CInt
+
+    init?(_ source: TFTPSource) {
+        guard let fd = source.fileDescriptor, source.size > 0, source.size <= UInt64(Int.max) else { return nil }
+        guard let base = mmap(nil, Int(source.size), PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else { return nil }
+        bytes = UnsafeRawBufferPointer(start: base, count: Int(source.size))
+        self.fd = fd
+    }
+
+    deinit { munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+
+    /// Whether the file still has every mapped byte (checked before each window): bytes past a new
+    /// end within its last page would read as zeros rather than fail.
+    var isWhole: Bool {
+        var info = stat()
+        return fstat(fd, &info) == 0 && UInt64(info.st_size) >= UInt64(bytes.count)
     }
 }
 
