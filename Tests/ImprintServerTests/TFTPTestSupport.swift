@@ -127,11 +127,17 @@ final class UDPPeer {
 
     deinit { close(fd) }
 
-    func send(_ bytes: [UInt8], to port: Int) {
+    /// 127.0.0.1:`port`, as `sendto` and `sendmsg` take it.
+    static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         address.sin_port = UInt16(port).bigEndian
+        return address
+    }
+
+    func send(_ bytes: [UInt8], to port: Int) {
+        var address = Self.loopback(port: port)
         _ = bytes.withUnsafeBytes { raw in
             withUnsafePointer(to: &address) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

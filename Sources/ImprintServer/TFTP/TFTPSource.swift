@@ -11,9 +11,7 @@ final class TFTPSource: @unchecked Sendable {
     let size: UInt64
     /// The file's real path relative to the store, for the log.
     let path: String
-    /// Whether the bytes are in memory (netascii) rather than read from the file.
-    var isInMemory: Bool { converted != nil }
-    /// The open file the bytes are read from, when they are not in memory.
+    /// The open file the bytes are read from; nil when they are in memory (netascii).
     var fileDescriptor: CInt? { converted == nil ? descriptor : nil }
 
     private init(descriptor: CInt, converted: [UInt8]?, size: UInt64, path: String) {

@@ -42,7 +42,7 @@ final class TFTPTransferThread: @unchecked Sendable {
     /// to `sendmsg` straight from the page cache (one copy, the kernel's, where `pread` then `sendto`
     /// made two). nil: blocks are read as `readAhead` says.
     private let mapping: TFTPMapping?
-    /// The header and the bytes of one DATA datagram sent from `mapping`.
+    /// One DATA datagram sent from `mapping`: the header in `packet`, then the block's mapped bytes.
     private let pieces: UnsafeMutablePointer<iovec>
 
     /// Opens the transfer's socket on `bind` (port 0: the system picks the transfer ID). Throws the
@@ -75,7 +75,7 @@ final class TFTPTransferThread: @unchecked Sendable {
         readAhead = TFTPReadAhead(source: source, blockSize: machine.settings.blockSize)
         mapping = readAhead.hasChunk ? nil : TFTPMapping(source)
         pieces = .allocate(capacity: 2)
-        pieces.initialize(repeating: iovec(), count: 2)
+        pieces.initialize(repeating: iovec(iov_base: packet.baseAddress, iov_len: 4), count: 2)
     }
 
     deinit {
@@ -172,13 +172,15 @@ final class TFTPTransferThread: @unchecked Sendable {
             packet[2] = UInt8(block >> 8)
             packet[3] = UInt8(block & 0xFF)
             if let mapping {
-                pieces[0] = iovec(iov_base: packet.baseAddress, iov_len: 4)
                 pieces[1] = iovec(iov_base: UnsafeMutableRawPointer(mutating: mapping.bytes.baseAddress! + Int(offset)), iov_len: count)
-                switch sendPieces() {
-                case .sent: continue
-                case .unreadable: return readFailed(offset)
-                case .failed: return false
-                }
+                var message = msghdr(msg_name: UnsafeMutableRawPointer(peer.address), msg_namelen: peer.length, msg_iov: pieces,
+                                     msg_iovlen: 2, msg_control: nil, msg_controllen: 0, msg_flags: 0)
+                let code = retrying { sendmsg(fd, &message, 0) }
+                // EFAULT: the kernel could not read the mapped bytes (the file was cut short under
+                // the mapping); nothing was sent.
+                if code == EFAULT { return readFailed(offset) }
+                guard sent(code, "sendmsg") else { return false }
+                continue
             }
             if count > 0 {
                 let got = readAhead.read(into: UnsafeMutableRawBufferPointer(rebasing: packet[4..<(4 + count)]), offset: offset)
@@ -197,35 +199,29 @@ final class TFTPTransferThread: @unchecked Sendable {
         return false
     }
 
-    private enum PiecesOutcome { case sent, unreadable, failed }
-
-    /// Sends `pieces` as one datagram. `.unreadable` when the kernel could not read the mapped
-    /// bytes (EFAULT: the file was cut short under the mapping); nothing was sent then.
-    private func sendPieces() -> PiecesOutcome {
-        var message = msghdr(msg_name: UnsafeMutableRawPointer(peer.address), msg_namelen: peer.length, msg_iov: pieces, msg_iovlen: 2,
-                             msg_control: nil, msg_controllen: 0, msg_flags: 0)
-        while true {
-            if sendmsg(fd, &message, 0) >= 0 { return .sent }
-            if errno == EINTR || errno == ENOBUFS || errno == EAGAIN { continue }
-            if errno == EFAULT { return .unreadable }
-            log("tftp: failed \(name) to \(peerText): sendmsg: \(String(cString: strerror(errno)))")
-            return .failed
-        }
-    }
-
     private func send(_ bytes: [UInt8]) -> Bool {
         bytes.withUnsafeBytes { send($0) }
     }
 
     private func send(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        sent(retrying { sendto(fd, bytes.baseAddress, bytes.count, 0, peer.address, peer.length) }, "sendto")
+    }
+
+    /// Makes one send system call until it is not cut short by a full send buffer (a window larger
+    /// than it: the blocking socket retries) or a signal: 0, or the errno it failed with.
+    private func retrying(_ call: () -> Int) -> CInt {
         while true {
-            let sent = sendto(fd, bytes.baseAddress, bytes.count, 0, peer.address, peer.length)
-            if sent >= 0 { return true }
-            // A full send buffer (a window larger than it) or a signal: the blocking socket retries.
+            if call() >= 0 { return 0 }
             if errno == EINTR || errno == ENOBUFS || errno == EAGAIN { continue }
-            log("tftp: failed \(name) to \(peerText): sendto: \(String(cString: strerror(errno)))")
-            return false
+            return errno
         }
+    }
+
+    /// Whether a send succeeded (`code` 0); logs the failure otherwise.
+    private func sent(_ code: CInt, _ call: String) -> Bool {
+        guard code != 0 else { return true }
+        log("tftp: failed \(name) to \(peerText): \(call): \(String(cString: strerror(code)))")
+        return false
     }
 
     private var name: String { source.path }
@@ -257,7 +253,7 @@ final class TFTPReadAhead {
 
     init(source: TFTPSource, blockSize: Int) {
         self.source = source
-        let useChunk = !source.isInMemory && blockSize * 4 <= Self.chunkBytes
+        let useChunk = source.fileDescriptor != nil && blockSize * 4 <= Self.chunkBytes
         chunk = useChunk ? .allocate(byteCount: Self.chunkBytes, alignment: 16) : nil
     }
 
@@ -295,7 +291,7 @@ final class TFTPMapping {
     private let fd: CInt
 
     init?(_ source: TFTPSource) {
-        guard let fd = source.fileDescriptor, source.size > 0, source.size <= UInt64(Int.max) else { return nil }
+        guard let fd = source.fileDescriptor, source.size > 0 else { return nil }
         guard let base = mmap(nil, Int(source.size), PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else { return nil }
         bytes = UnsafeRawBufferPointer(start: base, count: Int(source.size))
         self.fd = fd
